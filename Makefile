@@ -1,0 +1,64 @@
+# The two commands of the README:  make reproduce  |  make test
+# Each does all of its own set-up on a fresh machine (venv, dependencies, data).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+# torch builds that install here from local disk (see DESIGN.md, "Installing here");
+# override with `make TORCH_SPEC="torch torchvision" ...` on another machine.
+ifeq ($(shell uname -m),aarch64)
+TORCH_SPEC ?= torch==2.9.1 torchvision==0.24.1
+else
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+endif
+FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+.PHONY: setup data reproduce test sync nbtest pytest readme bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q $(TORCH_SPEC)
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+# The full Fashion-MNIST from Debian's package where we can; the committed mini subset always works.
+data:
+	@if [ -f $(FMNIST_DEB) ]; then echo "data: full Fashion-MNIST in $(dir $(FMNIST_DEB))"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+	   && echo "data: installed dataset-fashion-mnist") \
+	  || echo "data: could not install dataset-fashion-mnist; only the mini subset in data/ is available"; \
+	else echo "data: not root or no apt-get; only the mini subset in data/ is available"; fi
+
+setup: $(VENV)/.installed data
+
+reproduce: setup
+	$(BIN)/dwm-reproduce $(ARGS)
+
+# Notebooks are the source: cleaning and exporting them must change nothing that is committed.
+sync: setup
+	@before="$$(git status --porcelain --untracked-files=all; git diff | sha1sum)"; \
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/make_readme.py; \
+	after="$$(git status --porcelain --untracked-files=all; git diff | sha1sum)"; \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev-clean / nbdev-export / README changed files: run them and commit the result"; git status --short; exit 1; \
+	else echo "sync: notebooks clean, package and README match the notebooks"; fi
+
+nbtest: setup
+	$(BIN)/nbdev-test --n-workers 2 --timing
+
+pytest: setup
+	$(BIN)/pytest -q tests
+
+test: sync nbtest pytest
+
+readme: setup
+	$(BIN)/python tools/make_readme.py
+
+bench: setup
+	$(BIN)/python bench/train_throughput.py
+
+clean:
+	rm -rf results
