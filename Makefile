@@ -58,7 +58,7 @@ readme: setup
 	$(BIN)/python tools/make_readme.py
 
 bench: setup
-	$(BIN)/python bench/train_throughput.py
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf results

@@ -5,29 +5,40 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / 'dwm-reproduce'
+SMALL = ['--max-steps', '4', '--shifts', 'rot90', '--methods', 'topk', 'magnitude', '--sparsities', '0.8', '--no-progress']
 
 
 def run(*args, cwd=ROOT):
-    return subprocess.run([str(EXE), *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run([str(EXE), *args], cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
-def test_end_to_end_quick_run(tmp_path):
-    r = run('--out', str(tmp_path / 'res'), '--max-steps', '8', '--shifts', 'rot90', 'blur', '--no-progress')
-    assert r.returncode == 0, r.stderr
+def test_end_to_end_and_reuse(tmp_path):
     out = tmp_path / 'res'
-    rows = list(csv.DictReader(open(out / 'forgetting.csv')))
-    assert [r['shift'] for r in rows] == ['rot90', 'blur']
-    assert json.loads((out / 'forgetting.json').read_text())[0]['shift'] == 'rot90'
-    assert (out / 'forgetting.png').read_bytes()[:4] == b'\x89PNG'
-    assert 'source_before' in r.stdout and 'rot90' in r.stdout
-    assert not list(out.glob('*.tmp'))
+    r = run('--out', str(out), *SMALL)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(out / 'results.csv')))
+    got = sorted((x['protocol'], x['method']) for x in rows)
+    assert got == sorted([('finetune', 'none'), ('protect', 'topk'), ('isolate', 'topk'), ('adapt', 'topk'),
+                          ('protect', 'magnitude'), ('isolate', 'magnitude')])
+    iso = next(x for x in rows if (x['protocol'], x['method']) == ('isolate', 'topk'))
+    assert iso['source_after'] == iso['source_masked']            # the isolate invariant, end to end
+    assert json.loads((out / 'results.json').read_text())[0]['format'] == 2
+    for png in ('pareto.png', 'density.png'): assert (out / png).read_bytes()[:4] == b'\x89PNG'
+    assert 'source_after' in r.stdout and 'isolate' in r.stdout
+    assert not list(out.rglob('*.tmp'))
+    # the same command again reuses every finished record: identical file, including wall times
+    before = (out / 'results.csv').read_text()
+    r2 = run('--out', str(out), *SMALL)
+    assert r2.returncode == 0, r2.stderr
+    assert (out / 'results.csv').read_text() == before
 
 
 @pytest.mark.parametrize('args,msg', [(['--shifts', 'rot45'], 'unknown shift'), (['--epochs', '0'], '--epochs'),
-                                      (['--lr', '-1'], '--lr must be positive')])
+                                      (['--methods', 'snip'], 'known methods'), (['--protocols', 'distill'], 'known protocols'),
+                                      (['--sparsities', '1'], '[0, 1)')])
 def test_bad_arguments(tmp_path, args, msg):
     r = run('--out', str(tmp_path / 'res'), *args)
-    assert r.returncode == 2 and msg in r.stderr
+    assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert not (tmp_path / 'res').exists()          # nothing written
 
 
@@ -35,3 +46,9 @@ def test_out_is_a_file(tmp_path):
     f = tmp_path / 'results'; f.write_text('x')
     r = run('--out', str(f))
     assert r.returncode == 2 and 'is a file' in r.stderr
+
+
+def test_old_results_format_is_refused(tmp_path):
+    (tmp_path / 'results.csv').write_text('shift,acc\nrot90,0.5\n')
+    r = run('--out', str(tmp_path))
+    assert r.returncode == 2 and 'another format' in r.stderr and '--out' in r.stderr

@@ -1,5 +1,4 @@
 import shutil, gzip
-from pathlib import Path
 
 import pytest, torch
 from torch.utils.data import Dataset

@@ -11,7 +11,7 @@ parts = []
 for cell in nb['cells']:
     src = ''.join(cell['source']).strip()
     if cell['cell_type'] == 'markdown':
-        parts.append(src.replace('](../', ']('))   # links relative to nbs/ -> relative to the root
+        parts.append(src.replace('](images/', '](nbs/images/'))   # links relative to nbs/ -> relative to the root
         continue
     if src.startswith('#| hide') or '\n#| hide' in src: continue
     code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|'))
