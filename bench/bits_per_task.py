@@ -5,10 +5,10 @@ protocols, at each sparsity) records `bits_per_task` as `dwm_tutorial.transfer` 
 depend on how long the run trains, so a few steps suffice. Writes bench/results/bits_per_task.json.
 
 Usage: python bench/bits_per_task.py [--sparsities 0.5 0.8 0.9]"""
-import argparse, json, os
+import argparse, json
 from pathlib import Path
 
-from dwm_tutorial.data import fashion_domains
+from dwm_tutorial.data import atomic_write, fashion_domains
 from dwm_tutorial.train import set_seed, train_source
 from dwm_tutorial.transfer import transfer
 
@@ -32,8 +32,7 @@ def main():
     for r in rows: r['vs_full_copy'] = round(r['bits'] / full, 4)
     res = dict(bench='bits_per_task', model='SmallCNN', parameters=full // 32, full_copy_bits=full, results=rows)
     out = Path(__file__).resolve().parent / 'results' / 'bits_per_task.json'
-    out.parent.mkdir(exist_ok=True); tmp = out.with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(res, indent=2)); os.replace(tmp, out)
+    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
     print(f"{'protocol':>9} {'method':>9} {'sparsity':>8} {'bits':>11} {'x full copy':>11}")
     for r in rows: print(f"{r['protocol']:>9} {r['method']:>9} {str(r['sparsity']):>8} {r['bits']:>11,} {r['vs_full_copy']:>11.4f}")
     print(f'wrote {out}')

@@ -6,15 +6,15 @@ plain, ...) so that machine noise hits them alike; the median step time of each 
 ratios to the plain step and to the prune peer are written to bench/results/mask_step.json.
 
 Usage: python bench/mask_step.py [--rounds 15] [--steps 5] [--device cpu]"""
-import argparse, copy, json, os, statistics, time
+import argparse, copy, json, statistics, time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.nn.utils import prune
 
-from dwm_tutorial.data import fashion_mnist
-from dwm_tutorial.masks import DEFAULTS, LEARNED, add_masks, get_masks, maskable_layers
+from dwm_tutorial.data import atomic_write, fashion_mnist
+from dwm_tutorial.masks import DEFAULTS, LEARNED, add_masks, get_masks
 from dwm_tutorial.models import SmallCNN
 from dwm_tutorial.train import get_device, set_seed
 
@@ -26,13 +26,10 @@ def variants(dev):
     out = {'plain': (base, torch.optim.Adam(base.parameters(), 1e-3))}
     for m in METHODS:
         net = copy.deepcopy(base); add_masks(net, m, sparsity=0.8)
-        for p in net.parameters():
-            if not any(p is P for P in [q for n, q in net.named_parameters() if 'scores' in n]): p.requires_grad_(False)
+        scores = {id(q) for n, q in net.named_parameters() if 'scores' in n}
+        for p in net.parameters():   # learned masks train only their scores; fixed ones train every weight under the mask, as prune does
+            p.requires_grad_(id(p) in scores if m in LEARNED else True)
         params = [p for p in net.parameters() if p.requires_grad]
-        # fixed masks have nothing to learn: they train the free weights like the prune peer does
-        if m not in LEARNED:
-            for n in maskable_layers(base): net.get_submodule(n).parametrizations.weight.original.requires_grad_(True)
-            params = [p for p in net.parameters() if p.requires_grad]
         out[m] = (net, torch.optim.Adam(params, DEFAULTS.get(m, {}).get('lr', 1e-3)))
     peer = copy.deepcopy(base); ref = copy.deepcopy(base); add_masks(ref, 'magnitude', sparsity=0.8)
     for n, mk in get_masks(ref).items(): prune.custom_from_mask(peer.get_submodule(n), 'weight', mk.float())
@@ -70,8 +67,7 @@ def main():
                torch=torch.__version__, rounds=a.rounds, steps_per_round=a.steps, results=rows,
                targets=dict(vs_plain_max=1.3, vs_prune_max=1.1))
     out = Path(__file__).resolve().parent / 'results' / 'mask_step.json'
-    out.parent.mkdir(exist_ok=True); tmp = out.with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(res, indent=2)); os.replace(tmp, out)
+    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
     print(f"{'variant':>10}  {'ms/step':>8}  {'x plain':>8}  {'x prune':>8}")
     for k, r in rows.items(): print(f"{k:>10}  {r['ms_per_step']:8.2f}  {r['vs_plain']:8.3f}  {r['vs_prune']:8.3f}")
     print(f'wrote {out}')

@@ -3,14 +3,14 @@ re-evaluated on 1,000 images each, figure redrawn), per method, on the CPU. Targ
 Writes bench/results/playground_update.json.
 
 Usage: python bench/playground_update.py [--repeats 7]"""
-import argparse, json, os, statistics, time
+import argparse, json, statistics, time
 from pathlib import Path
 
 import matplotlib; matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import torch
 
-from dwm_tutorial.data import fashion_domains
+from dwm_tutorial.data import atomic_write, fashion_domains
 from dwm_tutorial.train import train_source
 from dwm_tutorial.widgets import Playground, draw
 
@@ -34,8 +34,7 @@ def main():
     res = dict(bench='playground_update', device='cpu', threads=torch.get_num_threads(), n_eval_per_set=1000, eval_sets=2,
                parameters_masked=sum(s.numel() for s in pg.scores['topk'].values()), results=rows, target_ms=1000)
     out = Path(__file__).resolve().parent / 'results' / 'playground_update.json'
-    out.parent.mkdir(exist_ok=True); tmp = out.with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(res, indent=2)); os.replace(tmp, out)
+    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
     for k, r in rows.items(): print(f"{k:>10}: median {r['median_ms']:7.1f} ms, max {r['max_ms']:7.1f} ms")
     print(f'wrote {out}')
 

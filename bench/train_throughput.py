@@ -2,13 +2,13 @@
 (or the GPU when present). Writes bench/results/train_throughput.json and prints a table.
 
 Usage: python bench/train_throughput.py [--steps 60] [--device cpu]"""
-import argparse, json, os, platform, time
+import argparse, json, platform, time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from dwm_tutorial.data import fashion_mnist, make_loader
+from dwm_tutorial.data import atomic_write, fashion_mnist, make_loader
 from dwm_tutorial.models import SmallCNN
 from dwm_tutorial.train import get_device, set_seed
 
@@ -44,8 +44,7 @@ def main():
                train_images_per_s=round(n / train_s, 1), eval_images_per_s=round(n / eval_s, 1),
                train_ms_per_step=round(1000 * train_s / len(batches), 2))
     out = Path(__file__).resolve().parent / 'results' / 'train_throughput.json'
-    out.parent.mkdir(exist_ok=True); tmp = out.with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(res, indent=2)); os.replace(tmp, out)
+    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
     for k in ('device', 'threads', 'train_images_per_s', 'eval_images_per_s', 'train_ms_per_step'): print(f'{k:>20}: {res[k]}')
     print(f'wrote {out}')
 
