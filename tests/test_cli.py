@@ -52,3 +52,15 @@ def test_old_results_format_is_refused(tmp_path):
     (tmp_path / 'results.csv').write_text('shift,acc\nrot90,0.5\n')
     r = run('--out', str(tmp_path))
     assert r.returncode == 2 and 'another format' in r.stderr and '--out' in r.stderr
+
+
+def test_protect_only_and_records_of_other_settings_kept(tmp_path):
+    out = tmp_path / 'res'
+    base = ['--out', str(out), '--max-steps', '2', '--shifts', 'invert', '--methods', 'magnitude', '--sparsities', '0.5', '--no-progress']
+    r = run(*base, '--protocols', 'protect')
+    assert r.returncode == 0, r.stderr
+    assert not (out / 'density.png').exists()                       # protect-only runs have no mask to draw
+    r = run(*base, '--epochs', '3', '--protocols', 'protect')      # another setting, same folder
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(out / 'results.csv')))
+    assert len({x['setting'] for x in rows}) == 2 and len(rows) == 4     # finetune + protect, for each setting
