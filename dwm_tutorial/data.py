@@ -15,8 +15,8 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 # %% auto #0
 __all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'DEBIAN_DIR', 'MINI_NAME', 'MINI_SHA256', 'SHIFTS', 'read_idx', 'atomic_write',
            'write_idx', 'ImageDataset', 'data_dirs', 'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift',
-           'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'random_subset',
-           'make_loader', 'show_shifts']
+           'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take',
+           'random_subset', 'make_loader', 'show_shifts']
 
 # %% ../nbs/00_data.ipynb #04fd9f14
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -237,7 +237,13 @@ def fashion_domains(shift: str, subset: str | None = None, root=None, seed: int 
     subset = subset or ('mini' if in_test() else 'full')
     return make_domains(fashion_mnist('train', subset, root), fashion_mnist('test', subset, root), shift, seed)
 
-# %% ../nbs/00_data.ipynb #25998532
+# %% ../nbs/00_data.ipynb #1a6a5c53
+def take(ds, n: int | None):
+    "The first `n` items of `ds` (all of `ds` when `n` is None or at least `len(ds)`)."
+    if n is None or n >= len(ds): return ds
+    if isinstance(ds, ImageDataset): return ImageDataset(ds.images[:n], ds.labels[:n], ds.classes)
+    return torch.utils.data.Subset(ds, range(n))
+
 def random_subset(ds, n: int | None, seed: int = 0):
     "A seeded random `n`-item subset of `ds` (all of `ds` when `n` is None, 0 or at least `len(ds)`)."
     if not n or n >= len(ds): return ds

@@ -17,8 +17,9 @@ from .masks import (LEARNED, METHODS, add_masks, get_masks, learn_masks, layer_d
 from .train import evaluate, fit, get_device, n_outputs
 
 # %% auto #0
-__all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'TransferResult', 'save_results', 'load_results', 'check_run', 'SourceMask',
-           'source_mask', 'freeze_entries', 'isolated_source', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
+__all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'TransferResult', 'save_results', 'load_results', 'check_names', 'check_run',
+           'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'transfer_runs', 'transfer', 'plan_runs',
+           'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 2
@@ -83,29 +84,37 @@ def load_results(path) -> list[TransferResult]:
         else: out.append(TransferResult(**{x.name: _parse(r[x.name], x.type) for x in fields(TransferResult)}))
     return out
 
-# %% ../nbs/04_transfer.ipynb #79cfd793
+# %% ../nbs/04_transfer.ipynb #85690282
 def _n_classes(ds) -> int:
     labels = getattr(ds, 'labels', None)
     if labels is not None: return int(labels.max()) + 1
     return max(int(ds[i][1]) for i in range(min(len(ds), 2000))) + 1
 
+def check_names(protocols=(), methods=(), sparsities=()):
+    "Raise a clear error for an unknown protocol or mask method, or a sparsity outside [0, 1)."
+    for p in protocols:
+        if p not in PROTOCOLS: raise ValueError(f"unknown protocol {p!r}; known protocols: {', '.join(PROTOCOLS)}")
+    for m in methods:
+        if m not in METHODS[:-1]: raise ValueError(f"unknown mask method {m!r}; known methods: {', '.join(METHODS[:-1])}")
+    for sp in sparsities:
+        if not 0 <= sp < 1: raise ValueError(f"sparsity must be in [0, 1), got {sp}")
+
 def check_run(protocol, method, sparsity, source_ds, target_ds, model=None):
     "Raise a clear error if this combination cannot run."
-    if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; known protocols: {', '.join(PROTOCOLS)}")
+    check_names([protocol])
     if protocol == 'finetune':
         if method not in (None, 'none'): raise ValueError(f"protocol 'finetune' uses no mask; pass method=None (got {method!r})")
     else:
         if method in (None, 'none'): raise ValueError(f"protocol {protocol!r} needs a mask method, one of {', '.join(METHODS[:-1])}")
-        if method not in METHODS[:-1]: raise ValueError(f"unknown mask method {method!r}; known methods: {', '.join(METHODS[:-1])}")
+        check_names(methods=[method], sparsities=[] if sparsity is None else [sparsity])
         if protocol == 'adapt' and method not in LEARNED:
             raise ValueError(f"protocol 'adapt' learns a target mask, and {method!r} masks are not learned; use one of {', '.join(LEARNED)}")
         if method in ('topk', 'magnitude', 'random') and sparsity is None: raise ValueError(f"method {method!r} needs a sparsity in [0, 1)")
-        if sparsity is not None and not 0 <= sparsity < 1: raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
     ns, nt = _n_classes(source_ds), _n_classes(target_ds)
     if ns != nt: raise ValueError(f"source and target have different numbers of classes ({ns} vs {nt}); "
                                   "domain transfer here keeps the label set: remap the labels or use matching datasets")
-    if model is not None and n_outputs(model, source_ds) < ns:
-        raise ValueError(f"the model has {n_outputs(model, source_ds)} outputs but the data has {ns} classes")
+    n_out = n_outputs(model, source_ds) if model is not None else ns
+    if n_out < ns: raise ValueError(f"the model has {n_out} outputs but the data has {ns} classes")
 
 # %% ../nbs/04_transfer.ipynb #3ab3bba2
 @dataclass
@@ -202,15 +211,10 @@ def transfer(source_model, source_train, source_test, target_train, target_test,
     out, net = transfer_runs(source_model, source_train, source_test, target_train, target_test, (protocol,), method, sparsity, **kw)
     return (out[0], net) if return_model else out[0]
 
-# %% ../nbs/04_transfer.ipynb #5f7077f7
+# %% ../nbs/04_transfer.ipynb #41084032
 def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect', 'isolate', 'adapt'), baseline: bool = True) -> list[dict]:
     "The runs of a comparison grid, as dicts of shift, protocol(s), method and sparsity."
-    for p in protocols:
-        if p not in PROTOCOLS: raise ValueError(f"unknown protocol {p!r}; known protocols: {', '.join(PROTOCOLS)}")
-    for m in methods:
-        if m not in METHODS[:-1]: raise ValueError(f"unknown mask method {m!r}; known methods: {', '.join(METHODS[:-1])}")
-    for sp in sparsities:
-        if not 0 <= sp < 1: raise ValueError(f"sparsity must be in [0, 1), got {sp}")
+    check_names(protocols, methods, sparsities)
     runs = []
     for s in shifts:
         if baseline or 'finetune' in protocols: runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None))
