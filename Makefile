@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test sync nbtest pytest readme bench clean
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,27 @@ pytest: setup
 	$(BIN)/pytest -q tests
 
 test: sync nbtest pytest
+
+# nbdev 2 reads settings.ini (nbdev 3 reads pyproject.toml's [tool.nbdev] and ignores settings.ini).
+# In a venv of its own, nbdev 2 must export exactly the committed modules and pass its tests on the
+# same notebooks. tests/test_config.py keeps the two config files in step.
+NBDEV2_VENV := .venv-nbdev2
+NBDEV2_PINS := nbdev==2.4.14 fastcore==1.14.5 execnb==0.1.18
+
+$(NBDEV2_VENV)/.installed: pyproject.toml
+	test -x $(NBDEV2_VENV)/bin/python || $(PYTHON) -m venv $(NBDEV2_VENV)
+	$(NBDEV2_VENV)/bin/pip install -q $(TORCH_SPEC)
+	$(NBDEV2_VENV)/bin/pip install -q -e . $(NBDEV2_PINS)
+	touch $@
+
+test-nbdev2: $(NBDEV2_VENV)/.installed
+	@before="$$(git status --porcelain --untracked-files=all; git diff | sha1sum)"; \
+	$(NBDEV2_VENV)/bin/nbdev_export || exit 1; \
+	after="$$(git status --porcelain --untracked-files=all; git diff | sha1sum)"; \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "nbdev 2's nbdev_export changed files (is settings.ini in step with pyproject.toml?)"; git status --short; git diff --stat; exit 1; \
+	else echo "test-nbdev2: nbdev 2 exports the same modules as nbdev 3"; fi
+	$(NBDEV2_VENV)/bin/nbdev_test --n_workers 2 --timing
 
 readme: setup
 	$(BIN)/python tools/make_readme.py

@@ -6,6 +6,10 @@ their original order. Files are gzipped IDX with a fixed timestamp, so the same 
 always gives the same bytes. Prints the SHA-256 sums of the decompressed files, which
 `dwm_tutorial.data.MINI_SHA256` records and checks on every load.
 
+This folder is the one committed copy. The wheel carries it as package data
+(`dwm_tutorial/fashion_mnist_mini/`, mapped in pyproject.toml's [tool.setuptools]), so a rebuilt
+subset reaches the wheel with no second copy to update.
+
 Usage:  python data/make_mini.py [--root FOLDER_WITH_FULL_FASHION_MNIST]
 """
 import argparse, gzip, hashlib

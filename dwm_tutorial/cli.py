@@ -11,13 +11,13 @@ from .data import SHIFTS, atomic_write, check_shift, fashion_mnist, make_domains
 from .masks import METHODS
 from .train import get_device, train_source
 from .transfer import PROTOCOLS, load_results, plan_runs, run_grid, save_results
-from .report import format_table, plot_all_pareto, plot_density
+from .report import format_table, plot_all_pareto, plot_density, summarize
 
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'parse_args', 'sparsity_warnings', 'run', 'main']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
-QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.9],
+QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
              protocols=['protect', 'isolate', 'adapt'], target_size=0)
 FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9],
             protocols=['protect', 'isolate', 'adapt'], target_size=20_000)
@@ -34,7 +34,8 @@ def parse_args(argv=None):
     p.add_argument('--ft-epochs', type=int, default=1, help='stage-2 epochs on the target (default 1)')
     p.add_argument('--mask-epochs', type=int, default=1, help='epochs to learn a source mask (default 1)')
     p.add_argument('--target-size', type=int, help='target training images used in stage 2; 0 = all (default: all quick, 20000 full)')
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seeds', nargs='+', type=int, help='run the whole grid once per seed; the table shows mean ± std (default: 0)')
+    p.add_argument('--seed', type=int, help='a single seed (the same as --seeds N)')
     p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
     p.add_argument('--out', default='results', help='output folder (default results/)')
     p.add_argument('--root', default=None, help='folder holding the Fashion-MNIST idx files')
@@ -44,6 +45,8 @@ def parse_args(argv=None):
     a = p.parse_args(argv)
     for k, v in (FULL if a.full else QUICK).items():
         if getattr(a, k) is None: setattr(a, k, v)
+    if a.seed is not None and a.seeds is not None: p.error('give either --seed or --seeds, not both')
+    a.seeds = list(dict.fromkeys(a.seeds if a.seeds is not None else [0 if a.seed is None else a.seed]))
     try:
         for s in a.shifts: check_shift(s)
         plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
@@ -58,10 +61,9 @@ def parse_args(argv=None):
     return a
 
 # %% ../nbs/07_cli.ipynb #e5d305e2
-def sparsity_warnings(results, tol: float = 0.1) -> list[str]:
+def sparsity_warnings(results, tol: float = 0.02) -> list[str]:
     "A note for every run whose reached sparsity is more than `tol` from its target."
-    return [f"note: {r.method} {r.protocol} on {r.shift} reached sparsity {r.sparsity:.3f} for a target of {r.target_sparsity:g}"
-            + (" (the run was too short for its scores to move; try --full or more --mask-epochs/--ft-epochs)" if r.sparsity < 0.05 else "")
+    return [f"note: {r.method} {r.protocol} on {r.shift} (seed {r.seed}) reached sparsity {r.sparsity:.3f} for a target of {r.target_sparsity:g}"
             for r in results if r.sparsity is not None and r.target_sparsity is not None and abs(r.sparsity - r.target_sparsity) > tol]
 
 # %% ../nbs/07_cli.ipynb #5a3ee5ee
@@ -71,15 +73,19 @@ def run(argv=None):
     t0, out = time.perf_counter(), Path(a.out)
     subset = 'full' if a.full else 'mini'
     src_train, src_test = fashion_mnist('train', subset, a.root), fashion_mnist('test', subset, a.root)
-    model, meta = train_source(src_train, src_test, cache=out / 'cache' / f'source_{subset}_s{a.seed}.pt', epochs=a.epochs,
-                               seed=a.seed, device=a.device, progress=not a.no_progress, max_steps=a.max_steps)
+    accs = {}
+    def source_model(seed):     # one source model per seed, trained once and cached
+        model, meta = train_source(src_train, src_test, cache=out / 'cache' / f'source_{subset}_s{seed}.pt', epochs=a.epochs,
+                                   seed=seed, device=a.device, progress=not a.no_progress, max_steps=a.max_steps)
+        accs[seed] = meta.get('source_acc', float('nan'))
+        return model
     targets = {}
-    for s in a.shifts:
-        dom = make_domains(src_train, src_test, s, a.seed)
-        targets[s] = (random_subset(dom.target_train, a.target_size, a.seed), dom.target_test)
+    for s in a.shifts:          # the data are the same for every seed: seed 0 for the shift's noise and the target subset
+        dom = make_domains(src_train, src_test, s, 0)
+        targets[s] = (random_subset(dom.target_train, a.target_size, 0), dom.target_test)
     setting = f'{subset} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps}'
     plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
-    results = run_grid(model, src_train, src_test, targets, plan, None if a.fresh else out / 'results.csv', seed=a.seed,
+    results = run_grid(source_model, src_train, src_test, targets, plan, None if a.fresh else out / 'results.csv', seeds=a.seeds,
                        setting=setting, progress=not a.no_progress, epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
                        device=a.device, max_steps=a.max_steps)
     kept = {} if a.fresh or not (out / 'results.csv').exists() else {r.key(): r for r in load_results(out / 'results.csv')}
@@ -87,16 +93,18 @@ def run(argv=None):
     save_results(everything, out / 'results.csv'); save_results(everything, out / 'results.json')
     plot_all_pareto(results, out / 'pareto.png')                             # the plots show this run
     import matplotlib.pyplot as plt
-    masked = [r for r in results if r.layer_density and r.protocol != 'protect' and r.shift == a.shifts[0]]
+    masked = [r for r in results if r.layer_density and r.protocol != 'protect' and r.shift == a.shifts[0] and r.seed == a.seeds[0]]
     if masked:
         fig = plot_density(masked).figure
         fig.set_size_inches(10, 3.6); fig.tight_layout()
         atomic_write(out / 'density.png', lambda t: fig.savefig(t, dpi=110, format='png'))
     plt.close('all')
-    print(format_table(results))
+    print(format_table(summarize(results)))
     for line in sparsity_warnings(results): print(line)
-    print(f"\nsource model: accuracy {meta.get('source_acc', float('nan')):.3f} ({subset}); "
-          f"wrote {out}/results.csv, results.json, pareto.png, density.png in {time.perf_counter() - t0:.0f}s")
+    src = ', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items()) or 'all runs reused'
+    print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over {len(a.seeds)} seed(s) where more than one."
+          f"\nsource model accuracy ({subset}): {src}; wrote {out}/results.csv, results.json, pareto.png"
+          f"{', density.png' if masked else ''} in {time.perf_counter() - t0:.0f}s")
     return results
 
 def main(argv=None):

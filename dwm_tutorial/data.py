@@ -13,10 +13,11 @@ import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 # %% auto #0
-__all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'DEBIAN_DIR', 'MINI_NAME', 'MINI_SHA256', 'SHIFTS', 'read_idx', 'atomic_write',
-           'write_idx', 'ImageDataset', 'data_dirs', 'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift',
-           'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take',
-           'random_subset', 'make_loader', 'show_shifts']
+__all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'DEBIAN_DIR', 'MINI_NAME', 'PACKAGE_MINI', 'MINI_SHA256', 'SHIFTS', 'read_idx',
+           'atomic_write', 'write_idx', 'ImageDataset', 'data_dirs', 'package_mini_dir', 'search_folders',
+           'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift', 'ShiftedDataset', 'shift_dataset',
+           'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take', 'random_subset', 'make_loader',
+           'show_shifts']
 
 # %% ../nbs/00_data.ipynb #04fd9f14
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -106,6 +107,20 @@ def _idx_paths(folder, split):
         if all(found): return tuple(found)
     return None
 
+# %% ../nbs/00_data.ipynb #c41f0a9e
+PACKAGE_MINI = 'fashion_mnist_mini'
+
+def package_mini_dir() -> Path:
+    "The mini subset inside the installed package (the wheel's copy of `data/fashion-mnist-mini/`)."
+    pkg = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent / 'dwm_tutorial'
+    return pkg / PACKAGE_MINI
+
+def search_folders(subset: str = 'full', root=None) -> list[Path]:
+    "Where `fashion_mnist` looks for `subset`, in order: `root`, the `data/` folders, then the package's copy (mini) or Debian's (full)."
+    dirs = ([Path(root)] if root else []) + data_dirs()
+    if subset == 'mini': return [d / MINI_NAME for d in dirs] + [package_mini_dir()]
+    return dirs + [DEBIAN_DIR]
+
 # %% ../nbs/00_data.ipynb #56e6933d
 MINI_SHA256 = {
     'train-images-idx3-ubyte': '934fc8798941243972042d51f9d54eec5483f51363404dacdac6d334082ae6f9',
@@ -133,8 +148,8 @@ def fashion_mnist(split='train', subset='full', root=None, download=True, search
     "Fashion-MNIST `split` ('train'/'test'); `subset` 'full' or 'mini' (the committed 10k/2k subset)."
     if split not in IDX_NAMES: raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if subset not in ('full', 'mini'): raise ValueError(f"subset must be 'full' or 'mini', got {subset!r}")
-    if search is None: search = ([Path(root)] if root else []) + data_dirs() + [DEBIAN_DIR]
-    folders = [Path(f) / MINI_NAME for f in search] if subset == 'mini' else [Path(f) for f in search]
+    if search is None: folders = search_folders(subset, root)
+    else: folders = [Path(f) / MINI_NAME for f in search] if subset == 'mini' else [Path(f) for f in search]
     for folder in folders:
         paths = _idx_paths(folder, split)
         if paths is None: continue
@@ -143,8 +158,8 @@ def fashion_mnist(split='train', subset='full', root=None, download=True, search
     tried = '\n'.join(f'  - {f}' for f in folders)
     if subset == 'mini':
         raise FileNotFoundError(f"The committed mini subset was not found. Looked in:\n{tried}\n"
-                                "Run from a clone of the repository (it lives in data/fashion-mnist-mini/), "
-                                "or rebuild it with `python data/make_mini.py` once the full data is available.")
+                                "Run from a clone of the repository (it lives in data/fashion-mnist-mini/), install the package's wheel "
+                                "(it carries a copy), or rebuild it with `python data/make_mini.py` once the full data is available.")
     err = None
     if download:
         try:

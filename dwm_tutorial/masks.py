@@ -12,20 +12,21 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .models import head_name
-from .train import fit
+from .train import MIN_STEPS, fit, run_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'LEARNED', 'DEFAULTS', 'WeightMask', 'maskable_layers', 'masked_layers', 'add_masks', 'get_masks',
+__all__ = ['METHODS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_layers', 'masked_layers', 'add_masks', 'get_masks',
            'layer_density', 'density', 'sparsity', 'mask_iou', 'pack_masks', 'unpack_masks', 'mask_bits',
-           'remove_masks', 'smooth_density', 'penalty_term', 'MaskRun', 'learn_masks', 'plot_layer_density',
-           'show_mask']
+           'remove_masks', 'scheduled_density', 'set_cut', 'penalty_term', 'mask_lr', 'MaskRun', 'learn_masks',
+           'plot_layer_density', 'show_mask']
 
 # %% ../nbs/02_masks.ipynb #a7c26215
 METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'random', 'fixed')
 LEARNED = ('ste', 'gumbel', 'topk')
 DEFAULTS = dict(ste=dict(init=1e-2, threshold=5e-3, lr=1e-4, penalty=1e-6),
-                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, penalty=1e-6, grad_clip=1.0),
+                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, travel=60.0, penalty=1e-6, grad_clip=1.0),
                 topk=dict(lr=1e-2))
+SAMPLE = 16_384          # above this many scores, training-time cuts are estimated from an even sample
 
 def _keep_top(values: torch.Tensor, density: float) -> torch.Tensor:
     "0/1 mask keeping the `round(density * n)` largest `values` (exactly that many, ties broken by topk)."
@@ -34,17 +35,26 @@ def _keep_top(values: torch.Tensor, density: float) -> torch.Tensor:
     if k > 0: m[torch.topk(values.flatten(), k, sorted=False).indices] = 1
     return m.view_as(values)
 
+def _cut(values: torch.Tensor, density: float) -> torch.Tensor:
+    "The value `v` such that about a `density` fraction of `values` is >= v (from an even sample of at most `SAMPLE` values)."
+    flat = values.detach().flatten()
+    if flat.numel() > SAMPLE: flat = flat[::flat.numel() // SAMPLE]
+    k = min(flat.numel(), max(1, int(round(density * flat.numel()))))
+    return flat.kthvalue(flat.numel() - k + 1).values
+
 # %% ../nbs/02_masks.ipynb #13011849
 class WeightMask(nn.Module):
     "Parametrization `W -> W * m` for one weight tensor; `m` is computed from scores by `method`."
     def __init__(self, weight: torch.Tensor, method: str, sparsity: float | None = None, seed: int = 0,
                  mask: torch.Tensor | None = None, init: float | None = None, threshold: float = 5e-3, tau: float = 1.0):
         super().__init__()
-        self.method, self.sparsity, self.threshold, self.tau = method, sparsity, threshold, tau
+        self.method, self.sparsity, self.tau = method, sparsity, tau
         self.was_trainable = weight.requires_grad
         w = weight.detach()
         self.init = DEFAULTS.get(method, {}).get('init') if init is None else init
-        if method in ('ste', 'gumbel'): self.scores = nn.Parameter(torch.full_like(w, self.init))
+        if method in ('ste', 'gumbel'):
+            self.scores = nn.Parameter(torch.full_like(w, self.init))
+            self.register_buffer('threshold', torch.tensor(threshold if method == 'ste' else 0.0, device=w.device))
         elif method == 'topk': self.scores = nn.Parameter(w.abs() / (w.abs().mean() + 1e-12))   # start from the magnitude mask
         elif method == 'magnitude': self.register_buffer('fixed', _keep_top(w.abs(), 1 - sparsity))
         elif method == 'random':
@@ -56,20 +66,21 @@ class WeightMask(nn.Module):
         "The binary mask as used at evaluation time."
         if not hasattr(self, 'scores'): return self.fixed
         s = self.scores.detach()
-        if self.method == 'ste': return (s > self.threshold).to(s.dtype)
-        if self.method == 'gumbel': return (s >= 0).to(s.dtype)
-        return _keep_top(s.abs(), 1 - self.sparsity)
+        if self.method == 'topk': return _keep_top(s, 1 - self.sparsity)
+        return (s >= self.threshold).to(s.dtype)
 
     def mask(self) -> torch.Tensor:
         "The mask used in the forward pass (straight-through in training)."
         if not hasattr(self, 'scores'): return self.fixed
         s = self.scores
-        if self.method == 'gumbel' and self.training:
+        if not self.training: return self.hard()
+        if self.method == 'gumbel':
             u = torch.rand_like(s).clamp_(1e-6, 1 - 1e-6)
-            soft = torch.sigmoid((s + torch.log(u) - torch.log1p(-u)) / self.tau)
+            soft = torch.sigmoid((s - self.threshold + torch.logit(u)) / self.tau)
             return (soft > 0.5).to(s.dtype) + soft - soft.detach()
-        h = self.hard()
-        return h + s - s.detach() if self.training else h
+        if self.method == 'topk' and s.numel() > SAMPLE: h = (s.detach() >= _cut(s, 1 - self.sparsity)).to(s.dtype)
+        else: h = self.hard()
+        return h + s - s.detach()
 
     def forward(self, W): return W * self.mask()
 
@@ -188,12 +199,32 @@ def remove_masks(model, bake: bool = False):
     return model
 
 # %% ../nbs/02_masks.ipynb #e06fdcae
-def smooth_density(P: WeightMask) -> torch.Tensor:
-    "A differentiable-looking, lag-free measure of the density a learned mask is heading to (see text)."
-    s = P.scores.detach()
-    if P.method == 'ste': return torch.sigmoid(4 * (s - P.threshold) / (P.init - P.threshold)).mean()
-    if P.method == 'gumbel': return torch.sigmoid(2 * s / P.tau).mean()
-    return P.hard().mean()
+def scheduled_density(step: int, n_steps: int, target: float, ramp: float = 0.6) -> float:
+    "Density asked for after `step` of `n_steps`: from 1 down to `target` along a cubic over the first `ramp` of the run, then held."
+    t = min(1.0, step / max(1.0, ramp * n_steps))
+    return target + (1 - target) * (1 - t) ** 3
+
+def set_cut(masks: dict, density: float, exact: bool = False) -> float:
+    "Move the threshold of every `ste`/`gumbel` mask in `masks` to the global score that keeps `density` of all their weights."
+    Ps = [P for P in masks.values() if P.method in ('ste', 'gumbel')]
+    n = sum(P.scores.numel() for P in Ps)
+    if exact:
+        flat = torch.cat([P.scores.detach().flatten() for P in Ps])
+        k = int(round(density * n))
+        keep = torch.zeros(n, dtype=torch.bool, device=flat.device)
+        if k > 0: keep[torch.topk(flat, k, sorted=False).indices] = True
+        cut = flat[keep].min() if k > 0 else flat.max() + 1
+        i = 0
+        with torch.no_grad():
+            for P in Ps:      # break ties at the cut: the weights topk left out move just below it
+                kp = keep[i:i + P.scores.numel()].view_as(P.scores); i += P.scores.numel()
+                low = torch.nextafter(cut, torch.tensor(-math.inf, device=cut.device))
+                P.scores.copy_(torch.where(~kp & (P.scores >= cut), low, P.scores))
+    else:
+        step = max(1, n // SAMPLE)      # the same stride in every layer: the sample is proportional to layer size
+        cut = _cut(torch.cat([P.scores.detach().flatten()[::step] for P in Ps]), density)
+    for P in Ps: P.threshold.fill_(cut.item())
+    return cut.item()
 
 def penalty_term(model) -> torch.Tensor:
     "The unweighted sparsity penalty of `model`'s learned masks: Σ|s| (ste) or Σ l (gumbel)."
@@ -203,53 +234,53 @@ def penalty_term(model) -> torch.Tensor:
         elif P.method == 'gumbel': out = out + P.scores.sum()
     return out
 
+def mask_lr(method: str, n_steps: int) -> float:
+    "Default learning rate of `method`'s scores for a run of `n_steps`: the reference one, raised for Gumbel logits so they can travel `travel` in the run."
+    d = DEFAULTS[method]
+    return max(d['lr'], d.get('travel', 0) / max(1, n_steps))
+
 # %% ../nbs/02_masks.ipynb #4870f50f
 @dataclass
 class MaskRun:
-    "What `learn_masks` did: the sparsity asked for and reached, per-layer density, the penalty's path, the history."
+    "What `learn_masks` did: the sparsity asked for and reached, per-layer density, the density schedule, the history."
     method: str
     target_sparsity: float | None
     sparsity: float
     layer_density: dict
-    penalties: list = field(default_factory=list)
+    steps: int = 0
+    schedule: list = field(default_factory=list)     # (step, scheduled density, threshold) for ste/gumbel with a target
     history: object = None
 
 def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 128, seed: int = 0, device=None,
-                max_steps: int | None = None, gain: float = 0.1, zmax: float = 6.0, ramp: float = 0.6, eval_sets=None, eval_every=None, progress: bool = True,
-                train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
+                max_steps: int | None = None, min_steps: int = MIN_STEPS, ramp: float = 0.6, eval_sets=None,
+                eval_every=None, progress: bool = True, train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
     "Train the masks of `model` (added with `add_masks`) on `ds`; only the scores change (and, if `train_other`, the unmasked parameters)."
     masks = masked_layers(model)
     if not masks: raise ValueError("the model has no masks: call add_masks(model, method, ...) first")
     cfg = model.mask_config; method = cfg['method']
     if method not in LEARNED: raise ValueError(f"{method!r} masks are fixed, there is nothing to learn; use one of {LEARNED}")
+    if not 0 < ramp <= 1: raise ValueError(f"ramp is the fraction of the run spent reaching the target sparsity, in (0, 1]; got {ramp}")
     scores = [P.scores for P in masks.values()]
     others = [p for p in model.parameters() if p.requires_grad and all(p is not s for s in scores)]
-    lr = lr or DEFAULTS[method]['lr']
+    n_steps = run_steps(len(ds), epochs, bs, max_steps, min_steps)
+    lr = lr or mask_lr(method, n_steps)
     groups = [{'params': scores, 'lr': lr}] + ([{'params': others, 'lr': other_lr}] if train_other and others else [])
     target = cfg['sparsity'] if method in ('ste', 'gumbel') else None
-    base = cfg['penalty'] if method in ('ste', 'gumbel') else 0.0
-    lam, z = [base], [1.0]
-    sizes = torch.tensor([float(P.scores.numel()) for P in masks.values()])
-    n_steps = epochs * math.ceil(len(ds) / bs) if max_steps is None else min(max_steps, epochs * math.ceil(len(ds) / bs))
-    d0 = ((torch.stack([smooth_density(P) for P in masks.values()]).cpu() * sizes).sum() / sizes.sum()).item()
-    def extra_loss(m): return lam[0] * penalty_term(m) if lam[0] else 0.
+    runs = MaskRun(method, cfg['sparsity'], 0.0, {}, n_steps)
     def after_step(m, step):
-        if target is None: return
-        d = ((torch.stack([smooth_density(P) for P in masks.values()]).cpu() * sizes).sum() / sizes.sum()).item()
-        ref = (1 - target) + (d0 - (1 - target)) * max(0.0, 1 - step / (ramp * n_steps))   # the scheduled density
-        z[0] = min(max(z[0] + gain * (d - ref), -zmax), zmax)
-        lam[0] = base * math.sinh(z[0]) / math.sinh(1.0)
-        runs.penalties.append(lam[0])
-    runs = MaskRun(method, target, 0.0, {})
+        d = scheduled_density(step, n_steps, 1 - target, ramp)
+        runs.schedule.append((step, d, set_cut(masks, d)))
+    pen = cfg['penalty'] if target is None and method in ('ste', 'gumbel') else 0.0     # a target replaces the penalty
     frozen = [] if train_other else others
     for p in frozen: p.requires_grad_(False)
     try:
         runs.history = fit(model, ds, epochs=epochs, lr=lr, bs=bs, params=groups, seed=seed, device=device, max_steps=max_steps,
-                           freeze_norm=True, extra_loss=extra_loss if method in ('ste', 'gumbel') else None, after_step=after_step,
-                           grad_clip=DEFAULTS[method].get('grad_clip'), eval_sets=eval_sets, eval_every=eval_every,
-                           progress=progress, desc=f'{method} mask')
+                           min_steps=min_steps, freeze_norm=True, extra_loss=(lambda m: pen * penalty_term(m)) if pen else None,
+                           after_step=after_step if target is not None else None, grad_clip=DEFAULTS[method].get('grad_clip'),
+                           eval_sets=eval_sets, eval_every=eval_every, progress=progress, desc=f'{method} mask')
     finally:
         for p in frozen: p.requires_grad_(True)
+    if target is not None: runs.schedule.append((n_steps, 1 - target, set_cut(masks, 1 - target, exact=True)))
     runs.sparsity, runs.layer_density = sparsity(model), layer_density(model)
     return runs
 

@@ -11,22 +11,42 @@ from .masks import plot_layer_density
 from .transfer import TransferResult
 
 # %% auto #0
-__all__ = ['TABLE_COLS', 'PROTOCOL_MARKERS', 'format_table', 'pareto_points', 'plot_pareto', 'plot_all_pareto', 'plot_density',
-           'plot_curves']
+__all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'summarize', 'format_table', 'pareto_points', 'plot_pareto',
+           'plot_all_pareto', 'plot_density', 'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
-TABLE_COLS = ('shift', 'protocol', 'method', 'target_sparsity', 'sparsity', 'source_before', 'source_after',
-              'target_before', 'target_after', 'forgetting', 'bits_per_task', 'seconds')
+TABLE_COLS = ('shift', 'protocol', 'method', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
+              'retention', 'relative_target', 'bits_per_weight', 'seeds')
+GROUP = ('shift', 'protocol', 'method', 'target_sparsity', 'setting')
 
 def _fmt(v) -> str:
+    if isinstance(v, tuple): return _fmt(v[0]) if v[1] is None else f'{_fmt(v[0])} ± {v[1]:.3f}'
     if isinstance(v, float): return f'{v:.3f}'
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10_000: return f'{v:,}'
     return '' if v is None else str(v)
 
+def summarize(results) -> list[dict]:
+    "One row per run of the grid, over its seeds: numbers become `(mean, std)` (std None for one seed), `seeds` counts them."
+    import statistics
+    groups = {}
+    for r in results:
+        d = asdict(r) if isinstance(r, TransferResult) else dict(r)
+        groups.setdefault(tuple(d.get(k) for k in GROUP), []).append(d)
+    out = []
+    for rows in groups.values():
+        row = dict(rows[0], seeds=len(rows))
+        for k, v in rows[0].items():
+            if k in GROUP or k in ('seed', 'format') or isinstance(v, bool) or not isinstance(v, (int, float)): continue
+            vals = [x[k] for x in rows if isinstance(x.get(k), (int, float))]
+            if len(vals) == len(rows):
+                row[k] = (statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else None)
+        out.append(row)
+    return out
+
 def format_table(rows, cols=None) -> str:
-    "A plain-text table of dicts or `TransferResult`s (floats to 3 decimals)."
+    "A plain-text table of dicts or `TransferResult`s (floats to 3 decimals, `(mean, std)` as `mean ± std`)."
     rows = [asdict(r) if isinstance(r, TransferResult) else r for r in rows]
-    cols = list(cols or [c for c in TABLE_COLS if c in rows[0]] or rows[0])
+    cols = list(cols or ([c for c in TABLE_COLS if c in rows[0]] if 'protocol' in rows[0] else rows[0]))
     cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
     w = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
     line = lambda xs: '  '.join(x.rjust(w[i]) for i, x in enumerate(xs))
@@ -40,37 +60,53 @@ def pareto_points(results: list[TransferResult]) -> list[TransferResult]:
     return [r for r in results if not any(o.source_after >= r.source_after and o.target_after >= r.target_after and
                                            (o.source_after, o.target_after) != (r.source_after, r.target_after) for o in results)]
 
-def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None):
-    "Source accuracy after transfer against target accuracy, every method, protocol and sparsity of one shift."
+def _mean(v): return v[0] if isinstance(v, tuple) else v
+def _std(v): return (v[1] or 0.0) if isinstance(v, tuple) else 0.0
+
+def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None, kind: str = 'rt'):
+    "Every method, protocol and sparsity of one shift: retention R against relative target T (`kind='rt'`), or source against target accuracy (`'acc'`); error bars are the std over seeds."
     import matplotlib.pyplot as plt, seaborn as sns
+    if kind not in ('rt', 'acc'): raise ValueError(f"kind is 'rt' (retention vs relative target) or 'acc' (accuracies), got {kind!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))      # in order of appearance
     shift = shift or shifts[0]
-    rs = [r for r in results if r.shift == shift]
+    rs = summarize([r for r in results if r.shift == shift])
     if not rs: raise ValueError(f"no results for shift {shift!r}; have {shifts}")
+    xk, yk = ('relative_target', 'retention') if kind == 'rt' else ('target_after', 'source_after')
+    rs = [r for r in rs if r.get(xk) is not None and r.get(yk) is not None]
     ax = ax or plt.subplots(figsize=(6.4, 4.6))[1]
-    methods = sorted({r.method for r in rs if r.protocol != 'finetune'})
-    colors = dict(zip(methods, sns.color_palette('tab10', len(methods))))
-    for (m, p) in sorted({(r.method, r.protocol) for r in rs if r.protocol != 'finetune'}):
-        pts = sorted([r for r in rs if (r.method, r.protocol) == (m, p)], key=lambda r: r.target_sparsity or 0)
-        ax.plot([r.target_after for r in pts], [r.source_after for r in pts], marker=PROTOCOL_MARKERS.get(p, 'o'),
-                color=colors[m], label=f'{m} · {p}', alpha=.85, ms=6, lw=1)
-        for r in pts: ax.annotate(f'{r.target_sparsity:g}', (r.target_after, r.source_after), fontsize=6, xytext=(3, 2), textcoords='offset points')
-    ref = rs[0]
-    ax.scatter([ref.target_before], [ref.source_before], marker='*', s=220, color='grey', zorder=5, label='source model (before)')
-    for r in (r for r in rs if r.protocol == 'finetune'):
-        ax.scatter([r.target_after], [r.source_after], marker='X', s=120, color='k', zorder=5, label='finetune (all weights)')
-    ax.set_xlabel(f'target accuracy after transfer ({shift})'); ax.set_ylabel('source accuracy after transfer')
-    ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.grid(alpha=.3)
-    ax.set_title(title or f'source vs target accuracy: {shift}')
-    ax.legend(fontsize=7, loc='lower left', ncol=2, framealpha=.9)
+    methods = sorted({r['method'] for r in rs if r['protocol'] != 'finetune'})
+    colors = dict(zip(methods, sns.color_palette('colorblind', len(methods))))
+    for (m, p) in sorted({(r['method'], r['protocol']) for r in rs if r['protocol'] != 'finetune'}):
+        pts = sorted([r for r in rs if (r['method'], r['protocol']) == (m, p)], key=lambda r: r['target_sparsity'] or 0)
+        ax.errorbar([_mean(r[xk]) for r in pts], [_mean(r[yk]) for r in pts], xerr=[_std(r[xk]) for r in pts],
+                    yerr=[_std(r[yk]) for r in pts], marker=PROTOCOL_MARKERS.get(p, 'o'), color=colors[m], label=f'{m} · {p}',
+                    alpha=.85, ms=6, lw=1, capsize=2)
+        for r in pts:
+            sp = _mean(r['sparsity']) if r.get('sparsity') is not None else r['target_sparsity']
+            ax.annotate(f'{sp:.2f}', (_mean(r[xk]), _mean(r[yk])), fontsize=6, xytext=(4, -8 if p == 'protect' else 3),
+                        textcoords='offset points', color=colors[m])
+    for r in (r for r in rs if r['protocol'] == 'finetune'):
+        ax.errorbar([_mean(r[xk])], [_mean(r[yk])], xerr=[_std(r[xk])], yerr=[_std(r[yk])], marker='X', ms=10, color='k',
+                    ls='none', zorder=5, label='finetune (all weights)')
+    if kind == 'rt':
+        ax.scatter([1], [1], marker='*', s=220, color='gold', edgecolor='k', zorder=6, label='goal: R = T = 1')
+        ax.set_xlabel(f'relative target T = target acc. / finetuning\'s ({shift})'); ax.set_ylabel('retention R = source after / before')
+    else:
+        ref = rs[0]
+        ax.scatter([_mean(ref['target_before'])], [_mean(ref['source_before'])], marker='*', s=220, color='grey', zorder=5,
+                   label='source model (before)')
+        ax.set_xlabel(f'target accuracy after transfer ({shift})'); ax.set_ylabel('source accuracy after transfer')
+    ax.grid(alpha=.3); ax.margins(0.08)
+    ax.set_title(title or (f'what each run kept and got: {shift}' if kind == 'rt' else f'source vs target accuracy: {shift}'))
+    ax.legend(fontsize=7, loc='best', ncol=2, framealpha=.9)
     return ax
 
-def plot_all_pareto(results, path=None):
+def plot_all_pareto(results, path=None, kind: str = 'rt'):
     "One Pareto panel per shift; saved to `path` (PNG) if given."
     import matplotlib.pyplot as plt
     shifts = list(dict.fromkeys(r.shift for r in results))
     fig, axs = plt.subplots(1, len(shifts), figsize=(6.4 * len(shifts), 4.8), squeeze=False)
-    for ax, s in zip(axs[0], shifts): plot_pareto(results, s, ax=ax)
+    for ax, s in zip(axs[0], shifts): plot_pareto(results, s, ax=ax, kind=kind)
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig

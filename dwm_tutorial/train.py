@@ -17,8 +17,8 @@ from .data import ImageDataset, atomic_write, make_loader, take
 from .models import model_from_config
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'get_device', 'set_seed', 'n_outputs', 'check_fits', 'evaluate', 'History', 'make_optimizer',
-           'norm_layers', 'fit', 'save_checkpoint', 'load_checkpoint', 'cache_dir', 'train_source']
+__all__ = ['MIN_STEPS', 'CKPT_FORMAT', 'get_device', 'set_seed', 'n_outputs', 'check_fits', 'evaluate', 'History', 'run_steps',
+           'make_optimizer', 'norm_layers', 'fit', 'save_checkpoint', 'load_checkpoint', 'cache_dir', 'train_source']
 
 # %% ../nbs/03_train.ipynb #5aca11fd
 def get_device(device=None) -> torch.device:
@@ -106,6 +106,13 @@ def _check_args(epochs, lr, bs, max_steps):
     if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs (batch size) must be a whole number >= 1, got {bs!r}")
     if max_steps is not None and max_steps < 1: raise ValueError(f"max_steps must be >= 1 or None, got {max_steps!r}")
 
+MIN_STEPS = 200   # every training stage takes at least this many optimizer steps: small data is cycled
+
+def run_steps(n: int, epochs: int = 1, bs: int = 128, max_steps: int | None = None, min_steps: int = 0) -> int:
+    "Optimizer steps of a run over `n` items: `epochs` passes, at least `min_steps` (cycling the data), at most `max_steps`."
+    steps = max(epochs * math.ceil(n / bs), min_steps or 0)
+    return steps if max_steps is None else min(steps, max_steps)
+
 def make_optimizer(params, opt='adam', lr=1e-3, momentum=0.9, weight_decay=0.0):
     "Adam or SGD (with momentum) over `params`."
     params = [p for p in params if p.requires_grad] if not (params and isinstance(params[0], dict)) else params
@@ -123,7 +130,7 @@ def fit(model, train_ds, epochs: int = 1, lr: float = 1e-3, bs: int = 128, opt: 
         weight_decay: float = 0.0, params=None, seed: int = 0, device=None, eval_sets: dict | None = None,
         eval_every: int | None = None, eval_limit: int | None = None, max_steps: int | None = None,
         freeze_norm: bool = False, extra_loss=None, after_step=None, grad_clip: float | None = None,
-        progress: bool = True, desc: str = 'fit') -> History:
+        progress: bool = True, desc: str = 'fit', min_steps: int = 0) -> History:
     "Train `model` on `train_ds`; returns a `History`. See the text above for the hooks."
     _check_args(epochs, lr, bs, max_steps)
     dev = get_device(device); model.to(dev)
@@ -132,7 +139,8 @@ def fit(model, train_ds, epochs: int = 1, lr: float = 1e-3, bs: int = 128, opt: 
     optim = make_optimizer(list(params) if params is not None else list(model.parameters()), opt, lr, momentum, weight_decay)
     set_seed(seed)
     loader = make_loader(train_ds, bs=bs, shuffle=True, seed=seed)
-    total = epochs * len(loader) if max_steps is None else min(max_steps, epochs * len(loader))
+    total = run_steps(len(train_ds), epochs, bs, max_steps, min_steps)
+    epochs = math.ceil(total / len(loader))          # more passes over small data when min_steps asks for them
     hist, t0, step = History(), time.perf_counter(), 0
     def _eval():
         hist.evals.append({'step': step, **{n: evaluate(model, d, device=dev, limit=eval_limit) for n, d in (eval_sets or {}).items()}})
@@ -214,17 +222,17 @@ def cache_dir() -> Path:
 
 # %% ../nbs/03_train.ipynb #ea9818c2
 def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float = 1e-3, seed: int = 0,
-                 model_fn=None, device=None, progress: bool = True, **fit_kw):
+                 model_fn=None, device=None, progress: bool = True, min_steps: int = MIN_STEPS, **fit_kw):
     "Train (or load from `cache`) the source model; returns `(model, meta)` with its source test accuracy in `meta`."
     from dwm_tutorial.models import SmallCNN
     _check_args(epochs, lr, fit_kw.get('bs', 128), fit_kw.get('max_steps'))
-    want = dict(epochs=epochs, lr=lr, seed=seed, n_train=len(train_ds), **{k: v for k, v in fit_kw.items() if isinstance(v, (int, float, str))})
+    want = dict(epochs=epochs, lr=lr, seed=seed, n_train=len(train_ds), min_steps=min_steps, **{k: v for k, v in fit_kw.items() if isinstance(v, (int, float, str))})
     if cache is not None and Path(cache).is_file():
         model, meta = load_checkpoint(cache, device=device)
         if all(meta.get(k) == v for k, v in want.items()): return model, meta
     set_seed(seed)
     model = (model_fn or SmallCNN)()
-    h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=device, progress=progress, desc='source', **fit_kw)
+    h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=device, progress=progress, desc='source', min_steps=min_steps, **fit_kw)
     meta = dict(want, seconds=round(h.seconds, 2))
     if test_ds is not None: meta['source_acc'] = evaluate(model, test_ds)
     if cache is not None: save_checkpoint(model, cache, **meta)

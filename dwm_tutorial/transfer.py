@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_transfer.ipynb #1e378822
 from __future__ import annotations
-import copy, csv, json, time
+import copy, csv, json, math, time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -12,17 +12,17 @@ import torch
 from torch import nn
 
 from .data import atomic_write
-from .masks import (LEARNED, METHODS, add_masks, get_masks, learn_masks, layer_density, mask_bits,
-                                sparsity as mask_sparsity)
-from .train import evaluate, fit, get_device, n_outputs
+from .masks import (LEARNED, METHODS, add_masks, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
+                                pack_masks, sparsity as mask_sparsity)
+from .train import MIN_STEPS, evaluate, fit, get_device, n_outputs
 
 # %% auto #0
 __all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'TransferResult', 'save_results', 'load_results', 'check_names', 'check_run',
-           'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'transfer_runs', 'transfer', 'plan_runs',
-           'run_grid']
+           'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'view_state', 'kept_for', 'payload_bits',
+           'storage_bits', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 PROTOCOLS = ('finetune', 'protect', 'isolate', 'adapt')
 
 @dataclass
@@ -38,9 +38,12 @@ class TransferResult:
     target_before: float
     target_after: float
     forgetting: float
+    retention: float | None
+    relative_target: float | None
     source_masked: float | None
     trainable_fraction: float
-    bits_per_task: int
+    storage_bits: int
+    bits_per_weight: float
     seconds: float
     seed: int
     setting: str = ''
@@ -127,12 +130,13 @@ class SourceMask:
     seconds: float
 
 def source_mask(model, source_train, source_test, method: str, sparsity: float | None, epochs: int = 1, seed: int = 0,
-                device=None, max_steps=None, progress: bool = True, **mask_kw) -> SourceMask:
+                device=None, max_steps=None, progress: bool = True, min_steps: int = MIN_STEPS, **mask_kw) -> SourceMask:
     "Learn (or compute) the source mask of `model` on the source data."
     t0 = time.perf_counter()
     m = copy.deepcopy(model)
     add_masks(m, method, sparsity=sparsity, seed=seed, **mask_kw)
-    if method in LEARNED: learn_masks(m, source_train, epochs=epochs, seed=seed, device=device, max_steps=max_steps, progress=progress)
+    if method in LEARNED: learn_masks(m, source_train, epochs=epochs, seed=seed, device=device, max_steps=max_steps,
+                                      min_steps=min_steps, progress=progress)
     return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m), evaluate(m, source_test, device=device), time.perf_counter() - t0)
 
 # %% ../nbs/04_transfer.ipynb #44521e64
@@ -156,6 +160,34 @@ def isolated_source(source_model, finetuned, masks: dict) -> nn.Module:
     add_masks(net, 'fixed', masks=masks)
     return net
 
+# %% ../nbs/04_transfer.ipynb #5a7e0c31
+def view_state(model) -> tuple[dict, dict]:
+    "What a network computes with: its plain tensors (a masked layer's original weight under the layer's own name) and its binary masks."
+    state = {}
+    for k, v in model.state_dict().items():
+        if '.parametrizations.weight.' in k:
+            if k.endswith('.parametrizations.weight.original'): state[k.replace('.parametrizations.weight.original', '.weight')] = v
+            continue                        # scores, thresholds, fixed masks: the binary mask stands for them
+        state[k] = v
+    return state, get_masks(model)
+
+def kept_for(view, base: dict) -> dict:
+    "What to save beside a stored network with plain tensors `base` to rebuild `view`: its masks, packed, and every tensor that differs."
+    state, masks = view_state(view)
+    diff = {k: v.detach().cpu().clone() for k, v in state.items()
+            if k not in base or v.shape != base[k].shape or not torch.equal(v.cpu(), base[k].cpu())}
+    return dict(masks=pack_masks(masks), tensors=diff)
+
+def payload_bits(kept: dict) -> int:
+    "Bits of a `kept_for` payload: one per masked weight, and every differing tensor at its own precision."
+    return (sum(math.prod(p['shape']) for p in kept['masks'].values())
+            + sum(t.numel() * t.element_size() * 8 for t in kept['tensors'].values()))
+
+def storage_bits(*views) -> int:
+    "Bits needed beyond ONE stored plain network to serve every network in `views` (storing whichever of them is cheapest)."
+    bases = [view_state(v)[0] for v in views]
+    return min(sum(payload_bits(kept_for(v, b)) for v in views) for b in bases)
+
 # %% ../nbs/04_transfer.ipynb #c6199911
 def _n_params(model) -> int: return sum(p.numel() for p in model.parameters())
 
@@ -163,7 +195,8 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
                   method: str | None = 'topk', sparsity: float | None = 0.8, shift: str = 'custom', epochs: int = 1,
                   mask_epochs: int = 1, lr: float = 1e-3, opt: str = 'adam', momentum: float = 0.9, weight_decay: float = 0.0,
                   seed: int = 0, device=None, max_steps: int | None = None, src_mask: SourceMask | None = None,
-                  progress: bool = True, setting: str = '', baseline: tuple | None = None, **mask_kw):
+                  progress: bool = True, setting: str = '', baseline: tuple | None = None, reference: float | None = None,
+                  min_steps: int = MIN_STEPS, **mask_kw):
     "Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results, target model)`."
     protocols = tuple(protocols)
     for p in protocols: check_run(p, method, sparsity, source_test, target_test, source_model)
@@ -176,33 +209,34 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
     src_before, tgt_before = baseline or (evaluate(source_model, source_test), evaluate(source_model, target_test))
     net, total = copy.deepcopy(source_model), _n_params(source_model)
     fit_kw = dict(epochs=epochs, lr=lr, opt=opt, momentum=momentum, weight_decay=weight_decay, seed=seed, device=dev,
-                  max_steps=max_steps, progress=progress)
-    def record(protocol, src_after, bits, trainable, reached=None, dens=None, masked=None):
+                  max_steps=max_steps, min_steps=min_steps, progress=progress)
+    def record(protocol, src_view, trainable, reached=None, dens=None, masked=None):
+        src_after, bits = evaluate(src_view, source_test), storage_bits(src_view, net)
+        rel = 1.0 if protocol == 'finetune' else (round(tgt_after / reference, 6) if reference else None)
         return TransferResult(method or 'none', protocol, shift, sparsity if protocol != 'finetune' else None, reached, dens or {},
-                              src_before, src_after, tgt_before, tgt_after, round(src_before - src_after, 6), masked,
-                              round(trainable, 6), int(bits), round(time.perf_counter() - t0, 2), seed, setting)
+                              src_before, src_after, tgt_before, tgt_after, round(src_before - src_after, 6),
+                              round(src_after / src_before, 6) if src_before else None, rel, masked, round(trainable, 6),
+                              int(bits), round(bits / total, 4), round(time.perf_counter() - t0, 2), seed, setting)
     if protocols == ('finetune',):
         fit(net, target_train, desc='finetune', **fit_kw)
         tgt_after = evaluate(net, target_test)
-        out = [record('finetune', evaluate(net, source_test), 32 * total, 1.0)]
+        out = [record('finetune', source_model, 1.0)]
     elif protocols[0] in ('protect', 'isolate'):
         sm = src_mask or source_mask(source_model, source_train, source_test, method, sparsity, mask_epochs, seed, dev,
-                                     max_steps, progress, **mask_kw)
+                                     max_steps, progress, min_steps, **mask_kw)
         fit(net, target_train, after_step=freeze_entries(net, sm.masks), desc='+'.join(protocols), **fit_kw)
         tgt_after = evaluate(net, target_test)
         n_free = total - sum(int(m.sum()) for m in sm.masks.values())
-        after = {'protect': lambda: (evaluate(net, source_test), 32 * n_free),
-                 'isolate': lambda: (evaluate(isolated_source(source_model, net, sm.masks), source_test), 32 * n_free + mask_bits(sm.masks))}
-        out = [record(p, *after[p](), n_free / total, reached=sm.sparsity, dens=layer_density(sm.masks), masked=sm.accuracy)
+        views = {'protect': lambda: net, 'isolate': lambda: isolated_source(source_model, net, sm.masks)}
+        out = [record(p, views[p](), n_free / total, reached=sm.sparsity, dens=layer_density(sm.masks), masked=sm.accuracy)
                for p in protocols]
     else:  # adapt: a target mask on the frozen source weights, plus the target's own head and biases
         add_masks(net, method, sparsity=sparsity, seed=seed, **mask_kw)
-        run = learn_masks(net, target_train, epochs=epochs, seed=seed, device=dev, max_steps=max_steps, progress=progress,
-                          train_other=True, other_lr=lr)
+        run = learn_masks(net, target_train, epochs=epochs, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps,
+                          progress=progress, train_other=True, other_lr=lr)
         tgt_after = evaluate(net, target_test)
         n_other = sum(p.numel() for n, p in net.named_parameters() if 'parametrizations' not in n)
-        out = [record('adapt', evaluate(source_model, source_test), mask_bits(get_masks(net)) + 32 * n_other, n_other / total,
-                      reached=run.sparsity, dens=run.layer_density)]
+        out = [record('adapt', source_model, n_other / total, reached=run.sparsity, dens=run.layer_density)]
     return out, net
 
 def transfer(source_model, source_train, source_test, target_train, target_test, protocol: str = 'isolate',
@@ -227,29 +261,36 @@ def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect'
 
 # %% ../nbs/04_transfer.ipynb #2c5751a9
 def run_grid(source_model, source_train, source_test, targets: dict, runs: list[dict], results_path=None, seed: int = 0,
-             setting: str = '', progress: bool = True, **kw) -> list[TransferResult]:
-    "Run `runs` (from `plan_runs`); `targets` maps a shift to its (train, test) datasets. Reuses records in `results_path`."
+             setting: str = '', progress: bool = True, seeds=None, **kw) -> list[TransferResult]:
+    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a shift to its (train, test) datasets. Reuses records in `results_path`."
     from tqdm.auto import tqdm
     missing = sorted({r['shift'] for r in runs} - set(targets))
     if missing: raise ValueError(f"no target datasets for shifts {missing}")
+    seeds = list(dict.fromkeys([seed] if seeds is None else seeds))
+    if not seeds: raise ValueError("seeds is empty: give at least one seed, e.g. seeds=[0]")
     done = {r.key(): r for r in load_results(results_path)} if results_path is not None and Path(results_path).exists() else {}
-    masks, base, out = {}, {}, []
-    for spec in tqdm(runs, desc='runs', disable=not progress):
-        keys = [(spec['method'] or 'none', p, spec['shift'], spec['sparsity'] if p != 'finetune' else None, seed, setting) for p in spec['protocols']]
-        if all(k in done for k in keys): out += [done[k] for k in keys]; continue
-        tr, te = targets[spec['shift']]
-        if spec['shift'] not in base: base[spec['shift']] = (evaluate(source_model, source_test), evaluate(source_model, te))
-        sm = None
-        if spec['protocols'][0] in ('protect', 'isolate'):
-            mk = (spec['method'], spec['sparsity'])
-            if mk not in masks:
-                masks[mk] = source_mask(source_model, source_train, source_test, spec['method'], spec['sparsity'], kw.get('mask_epochs', 1),
-                                        seed, kw.get('device'), kw.get('max_steps'), progress)
-            sm = masks[mk]
-        res, _ = transfer_runs(source_model, source_train, source_test, tr, te, spec['protocols'], spec['method'], spec['sparsity'],
-                               shift=spec['shift'], seed=seed, src_mask=sm, progress=progress, setting=setting,
-                               baseline=base[spec['shift']], **kw)
-        for r in res: done[r.key()] = r
-        out += res
-        if results_path is not None: save_results(list(done.values()), results_path)
+    out, bar = [], tqdm(total=len(runs) * len(seeds), desc='runs', disable=not progress)
+    for sd in seeds:
+        model, masks, base = None, {}, {}
+        for spec in runs:
+            keys = [(spec['method'] or 'none', p, spec['shift'], spec['sparsity'] if p != 'finetune' else None, sd, setting) for p in spec['protocols']]
+            if all(k in done for k in keys): out += [done[k] for k in keys]; bar.update(); continue
+            if model is None: model = source_model if isinstance(source_model, nn.Module) else source_model(sd)
+            tr, te = targets[spec['shift']]
+            if spec['shift'] not in base: base[spec['shift']] = (evaluate(model, source_test), evaluate(model, te))
+            sm = None
+            if spec['protocols'][0] in ('protect', 'isolate'):
+                mk = (spec['method'], spec['sparsity'])
+                if mk not in masks:
+                    masks[mk] = source_mask(model, source_train, source_test, spec['method'], spec['sparsity'], kw.get('mask_epochs', 1),
+                                            sd, kw.get('device'), kw.get('max_steps'), progress, kw.get('min_steps', MIN_STEPS))
+                sm = masks[mk]
+            ref = done.get(('none', 'finetune', spec['shift'], None, sd, setting))
+            res, _ = transfer_runs(model, source_train, source_test, tr, te, spec['protocols'], spec['method'], spec['sparsity'],
+                                   shift=spec['shift'], seed=sd, src_mask=sm, progress=progress, setting=setting,
+                                   baseline=base[spec['shift']], reference=ref.target_after if ref else None, **kw)
+            for r in res: done[r.key()] = r
+            out += res; bar.update()
+            if results_path is not None: save_results(list(done.values()), results_path)
+    bar.close()
     return out

@@ -32,9 +32,9 @@ def masks_at(scores: dict, method: str, sparsity: float | None = None, threshold
             k = int(round(sparsity * allv.numel()))
             threshold = -float('inf') if k == 0 else allv.kthvalue(k).values.item()
             return {n: s > threshold for n, s in scores.items()}
-        return {n: (s > threshold) if method == 'ste' else (s >= threshold) for n, s in scores.items()}
+        return {n: s >= threshold for n, s in scores.items()}
     if sparsity is None: raise ValueError(f"method {method!r} needs sparsity=")
-    return {n: _keep_top(s.abs().float(), 1 - sparsity).bool() for n, s in scores.items()}
+    return {n: _keep_top(s.float(), 1 - sparsity).bool() for n, s in scores.items()}   # topk ranks by the score itself
 
 # %% ../nbs/06_widgets.ipynb #8e0e7af9
 @dataclass

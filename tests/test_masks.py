@@ -4,7 +4,8 @@ import pytest, torch
 from dwm_tutorial.masks import (LEARNED, add_masks, learn_masks, masked_layers, pack_masks, remove_masks,
                                 sparsity, unpack_masks)
 from dwm_tutorial.models import SmallCNN, torchvision_classifier
-from dwm_tutorial.train import set_seed
+from dwm_tutorial.data import take
+from dwm_tutorial.train import evaluate, set_seed, train_source
 
 
 def state(model):
@@ -40,6 +41,7 @@ def test_learning_changes_scores_only(method, mini):
     after = state(m)
     for k in before:
         if 'scores' in k: assert not torch.equal(before[k], after[k]), k     # the scores learned
+        elif 'threshold' in k: continue                                     # the moving threshold is part of the mask
         else: assert torch.equal(before[k], after[k]), k                    # weights, biases, head: bitwise identical
 
 
@@ -72,3 +74,34 @@ def test_resnet_all_methods(mini):
         r.eval()
         with torch.no_grad(): assert r(train[:2][0]).shape == (2, 10)
         if method in ('topk', 'magnitude', 'random'): assert abs(sparsity(r) - 0.7) < 1e-3
+
+
+@pytest.fixture(scope='module')
+def small_source(mini):
+    "A source model trained on 2,000 images: one epoch is only 16 steps of 128."
+    train, test = mini
+    small = take(train, 2000)
+    model, _ = train_source(small, epochs=1, progress=False)
+    return small, test, model
+
+
+@pytest.mark.parametrize('method', LEARNED)
+def test_small_budget_reaches_sparsity_and_beats_random(method, small_source):
+    import copy
+    small, test, src = small_source
+    m = copy.deepcopy(src); add_masks(m, method, sparsity=0.8)
+    run = learn_masks(m, small, epochs=1, progress=False)
+    assert run.steps >= 200                                  # small data is cycled up to the minimum number of steps
+    assert abs(run.sparsity - 0.8) <= 0.02, run.sparsity     # and the sparsity is the one asked for
+    r = copy.deepcopy(src); add_masks(r, 'random', sparsity=0.8)
+    assert evaluate(m, test) > evaluate(r, test) + 0.2
+
+
+@pytest.mark.parametrize('method', ['ste', 'gumbel'])
+def test_unconstrained_original_has_no_schedule(method, mini):
+    train, _ = mini
+    set_seed(0); m = SmallCNN(); add_masks(m, method)             # sparsity=None: the original method, fixed threshold
+    thr = {n: P.threshold.clone() for n, P in masked_layers(m).items()}
+    run = learn_masks(m, train, max_steps=3, progress=False)
+    assert run.schedule == [] and run.target_sparsity is None
+    assert all(torch.equal(P.threshold, thr[n]) for n, P in masked_layers(m).items())
