@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean docs docs-check docs-browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,35 @@ nbtest: setup
 pytest: setup
 	$(BIN)/pytest -q tests
 
-test: sync nbtest pytest
+test: sync nbtest pytest docs-check
+
+# The docs site, offline, from the committed outputs (nothing is executed): nbdev's processing (what
+# `nbdev-docs` runs before Quarto) then Sphinx + MyST-NB, into _docs/ (docs_src/build.py says how).
+# A user with Quarto gets the same pages from `nbdev-docs`.
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e ".[dev,docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(BIN)/python docs_src/build.py
+
+# links, anchors, assets, nothing from another host, no raw widget/Pandoc text, search index (no browser)
+docs-check: docs
+	$(BIN)/python tools/check_site.py _docs
+
+# Every page in headless Chromium (Debian's, driven by playwright in a venv of its own; no browser download):
+# no console errors, no failed requests, every image shown, the search finds an API name.
+BROWSER_VENV := .venv-browser
+$(BROWSER_VENV)/.installed:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || { echo "docs-browser: needs Debian's chromium (apt-get install chromium)"; exit 1; }
+	test -x $(BROWSER_VENV)/bin/python || $(PYTHON) -m venv $(BROWSER_VENV)
+	$(BROWSER_VENV)/bin/pip install -q "playwright>=1.40"
+	touch $@
+
+docs-browser: docs $(BROWSER_VENV)/.installed
+	$(BROWSER_VENV)/bin/python tools/browser_check_docs.py _docs
 
 # nbdev 2 reads settings.ini (nbdev 3 reads pyproject.toml's [tool.nbdev] and ignores settings.ini).
 # In a venv of its own, nbdev 2 must export exactly the committed modules and pass its tests on the

@@ -8,7 +8,8 @@ masked source accuracy, the unmasked source accuracy, the optimizer steps and th
 set is a seeded random subset of the full training set; 2k and 60k are tested on the full test set, the
 mini subset on its own 2,000 test images. Written to bench/results/mask_budget.json.
 
-Usage: python bench/mask_budget.py [--sizes 2000 mini 60000] [--methods ...] [--sparsities 0.5 0.8 0.9]"""
+Usage: python bench/mask_budget.py [--sizes 2000 mini 60000] [--methods ...] [--sparsities 0.5 0.8 0.9] [--redo]
+(finished cells in the JSON are kept unless --redo)"""
 import argparse, copy, json, time
 from pathlib import Path
 
@@ -35,11 +36,12 @@ def main():
     ap.add_argument('--sparsities', nargs='+', type=float, default=[0.5, 0.8, 0.9])
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--out', default=str(ROOT / 'bench' / 'results' / 'mask_budget.json'))
+    ap.add_argument('--redo', action='store_true', help='recompute the chosen cells even if the JSON already has them')
     a = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     out = Path(a.out)
     cells = json.loads(out.read_text())['cells'] if out.exists() else []
-    done = {(c['size'], c['method'], c['target_sparsity']) for c in cells}
+    done = set() if a.redo else {(c['size'], c['method'], c['target_sparsity']) for c in cells}
     for size in a.sizes:
         train, test = source_sets(size)
         src, meta = train_source(train, test, cache=cache_dir() / f'bench_source_{size}_s{a.seed}.pt', seed=a.seed, progress=False)

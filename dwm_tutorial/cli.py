@@ -9,12 +9,12 @@ from pathlib import Path
 
 from .data import SHIFTS, atomic_write, check_shift, fashion_mnist, make_domains, random_subset
 from .masks import METHODS
-from .train import get_device, train_source
+from .train import cache_dir, get_device, train_source
 from .transfer import PROTOCOLS, load_results, plan_runs, run_grid, save_results
 from .report import format_table, plot_all_pareto, plot_density, summarize
 
 # %% auto #0
-__all__ = ['QUICK', 'FULL', 'parse_args', 'sparsity_warnings', 'run', 'main']
+__all__ = ['QUICK', 'FULL', 'parse_args', 'sparsity_warnings', 'shown', 'run', 'main']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
@@ -67,6 +67,14 @@ def sparsity_warnings(results, tol: float = 0.02) -> list[str]:
             for r in results if r.sparsity is not None and r.target_sparsity is not None and abs(r.sparsity - r.target_sparsity) > tol]
 
 # %% ../nbs/07_cli.ipynb #5a3ee5ee
+def shown(path) -> str:
+    "`path` as printed: relative to the working folder or the project when it is inside one, so no machine's layout leaks into logs."
+    p = Path(path).resolve()
+    for base in (Path.cwd().resolve(), cache_dir().resolve().parent.parent):
+        try: return str(p.relative_to(base)) or '.'
+        except ValueError: pass
+    return str(path)
+
 def run(argv=None):
     "Run the command with `argv`; returns the result records."
     a = parse_args(argv)
@@ -103,7 +111,7 @@ def run(argv=None):
     for line in sparsity_warnings(results): print(line)
     src = ', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items()) or 'all runs reused'
     print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over {len(a.seeds)} seed(s) where more than one."
-          f"\nsource model accuracy ({subset}): {src}; wrote {out}/results.csv, results.json, pareto.png"
+          f"\nsource model accuracy ({subset}): {src}; wrote {shown(out)}/results.csv, results.json, pareto.png"
           f"{', density.png' if masked else ''} in {time.perf_counter() - t0:.0f}s")
     return results
 

@@ -24,7 +24,7 @@ __all__ = ['METHODS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_l
 METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'random', 'fixed')
 LEARNED = ('ste', 'gumbel', 'topk')
 DEFAULTS = dict(ste=dict(init=1e-2, threshold=5e-3, lr=1e-4, penalty=1e-6),
-                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, travel=60.0, penalty=1e-6, grad_clip=1.0),
+                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, lr_short=0.3, penalty=1e-6, grad_clip=1.0),
                 topk=dict(lr=1e-2))
 SAMPLE = 16_384          # above this many scores, training-time cuts are estimated from an even sample
 
@@ -43,6 +43,20 @@ def _cut(values: torch.Tensor, density: float) -> torch.Tensor:
     return flat.kthvalue(flat.numel() - k + 1).values
 
 # %% ../nbs/02_masks.ipynb #13011849
+class _GumbelSample(torch.autograd.Function):
+    "Hard Gumbel-sigmoid sample `1[l - t + noise > 0]`; backward: the derivative of `sigmoid((l - t + noise) / tau)`."
+    @staticmethod
+    def forward(ctx, s, threshold, tau):
+        z = torch.rand_like(s).clamp_(1e-6, 1 - 1e-6).logit_().add_(s).sub_(threshold)     # logistic noise + l - t
+        ctx.save_for_backward(z); ctx.tau = tau
+        return (z > 0).to(s.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        z, = ctx.saved_tensors
+        p = torch.sigmoid(z / ctx.tau)
+        return g * p * (1 - p) / ctx.tau, None, None
+
 class WeightMask(nn.Module):
     "Parametrization `W -> W * m` for one weight tensor; `m` is computed from scores by `method`."
     def __init__(self, weight: torch.Tensor, method: str, sparsity: float | None = None, seed: int = 0,
@@ -74,10 +88,7 @@ class WeightMask(nn.Module):
         if not hasattr(self, 'scores'): return self.fixed
         s = self.scores
         if not self.training: return self.hard()
-        if self.method == 'gumbel':
-            u = torch.rand_like(s).clamp_(1e-6, 1 - 1e-6)
-            soft = torch.sigmoid((s - self.threshold + torch.logit(u)) / self.tau)
-            return (soft > 0.5).to(s.dtype) + soft - soft.detach()
+        if self.method == 'gumbel': return _GumbelSample.apply(s, self.threshold, self.tau)
         if self.method == 'topk' and s.numel() > SAMPLE: h = (s.detach() >= _cut(s, 1 - self.sparsity)).to(s.dtype)
         else: h = self.hard()
         return h + s - s.detach()
@@ -235,9 +246,9 @@ def penalty_term(model) -> torch.Tensor:
     return out
 
 def mask_lr(method: str, n_steps: int) -> float:
-    "Default learning rate of `method`'s scores for a run of `n_steps`: the reference one, raised for Gumbel logits so they can travel `travel` in the run."
+    "Default learning rate of `method`'s scores for a run of `n_steps`: the reference one, or for Gumbel logits `lr_short` at `MIN_STEPS` falling as 1/sqrt(steps), whichever is larger."
     d = DEFAULTS[method]
-    return max(d['lr'], d.get('travel', 0) / max(1, n_steps))
+    return max(d['lr'], d.get('lr_short', 0.0) * math.sqrt(MIN_STEPS / max(1, n_steps)))
 
 # %% ../nbs/02_masks.ipynb #4870f50f
 @dataclass

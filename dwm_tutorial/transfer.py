@@ -210,8 +210,9 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
     net, total = copy.deepcopy(source_model), _n_params(source_model)
     fit_kw = dict(epochs=epochs, lr=lr, opt=opt, momentum=momentum, weight_decay=weight_decay, seed=seed, device=dev,
                   max_steps=max_steps, min_steps=min_steps, progress=progress)
-    def record(protocol, src_view, trainable, reached=None, dens=None, masked=None):
-        src_after, bits = evaluate(src_view, source_test), storage_bits(src_view, net)
+    def record(protocol, src_view, trainable, reached=None, dens=None, masked=None, serving=None):
+        "`src_view` is the network the source is evaluated with; `serving` the source's view when both domains are served (default: the same)."
+        src_after, bits = evaluate(src_view, source_test), storage_bits(serving or src_view, net)
         rel = 1.0 if protocol == 'finetune' else (round(tgt_after / reference, 6) if reference else None)
         return TransferResult(method or 'none', protocol, shift, sparsity if protocol != 'finetune' else None, reached, dens or {},
                               src_before, src_after, tgt_before, tgt_after, round(src_before - src_after, 6),
@@ -220,7 +221,7 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
     if protocols == ('finetune',):
         fit(net, target_train, desc='finetune', **fit_kw)
         tgt_after = evaluate(net, target_test)
-        out = [record('finetune', source_model, 1.0)]
+        out = [record('finetune', net, 1.0, serving=source_model)]   # forgetting: the finetuned net; serving both: a second copy
     elif protocols[0] in ('protect', 'isolate'):
         sm = src_mask or source_mask(source_model, source_train, source_test, method, sparsity, mask_epochs, seed, dev,
                                      max_steps, progress, min_steps, **mask_kw)

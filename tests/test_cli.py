@@ -24,7 +24,7 @@ def test_end_to_end_and_reuse(tmp_path):
     assert iso['source_after'] == iso['source_masked']            # the isolate invariant, end to end
     assert json.loads((out / 'results.json').read_text())[0]['format'] == 3
     fin = next(x for x in rows if x['protocol'] == 'finetune')
-    assert float(fin['bits_per_weight']) == 32.0 and float(fin['relative_target']) == 1.0
+    assert float(fin["bits_per_weight"]) == 32.0 and float(fin["relative_target"]) == 1.0
     assert abs(float(iso['relative_target']) - float(iso['target_after']) / float(fin['target_after'])) < 1e-5
     assert abs(float(iso['retention']) - float(iso['source_after']) / float(iso['source_before'])) < 1e-5
     assert 1.1 < float(iso['bits_per_weight']) < 1.12          # the mask + the source's own head and biases

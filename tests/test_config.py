@@ -156,11 +156,11 @@ def test_missing_update_pyproject_is_caught(copy):
 
 
 PYPROJECT_BREAKS = {    # pyproject.toml changes that settings.ini must follow
-    'strip_libs':   (r'^\[tool\.nbdev\]$', '[tool.nbdev]\nstrip_libs = "dwm_tutorial"'),
+    'strip_libs':   (r'^strip_libs = .*$', 'strip_libs = "dwm_tutorial dwm"'),
     'nbs_path':     (r'^nbs_path = .*$', 'nbs_path = "notebooks"'),
     'tst_flags':    (r'^tst_flags = .*$', 'tst_flags = "notest slow gpu"'),
     'requirements': (r'^dependencies = \[$', 'dependencies = [\n    "pandas",'),
-    'git_url':      (r'^\[project\.scripts\]$', '[project.urls]\nRepository = "https://github.com/someone/dwm-tutorial"\n\n[project.scripts]'),
+    'git_url':      (r'^Repository = .*$', 'Repository = "https://github.com/someone/dwm-tutorial"'),
     'description':  (r'^description = .*$', 'description = "something else"'),
 }
 

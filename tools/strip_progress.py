@@ -1,0 +1,34 @@
+"""Remove progress bars from notebook outputs, in place: tqdm's widget outputs (whose saved text is the bar
+at its first frame, e.g. "fit:   0%|          | 0/158") and its stderr lines. A reader of a committed
+notebook needs the results, not a bar frozen mid-way; a student who runs the notebook still sees them live.
+
+Usage: python tools/strip_progress.py NOTEBOOK [NOTEBOOK ...]   (run after executing a notebook)"""
+import json, re, sys
+from pathlib import Path
+
+BAR = re.compile(r'\d+%\|.*\|')
+
+
+def is_bar(o) -> bool:
+    d = o.get('data') or {}
+    if 'application/vnd.jupyter.widget-view+json' in d:
+        return bool(BAR.search(''.join(d.get('text/plain', ''))))
+    return o.get('output_type') == 'stream' and o.get('name') == 'stderr' and \
+        all(BAR.search(l) or not l.strip() for l in re.split(r'[\r\n]', ''.join(o.get('text', ''))))
+
+
+def strip(path) -> int:
+    nb = json.loads(Path(path).read_text()); n = 0
+    for c in nb['cells']:
+        outs = c.get('outputs', [])
+        keep = [o for o in outs if not is_bar(o)]
+        n += len(outs) - len(keep)
+        if len(keep) != len(outs): c['outputs'] = keep
+    if n:
+        tmp = Path(path).with_suffix('.ipynb.tmp')
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n'); tmp.replace(path)
+    return n
+
+
+if __name__ == '__main__':
+    for p in sys.argv[1:]: print(f'{p}: {strip(p)} progress bar output(s) removed')
