@@ -20,8 +20,9 @@ __all__ = ['scores_of', 'masks_at', 'Playground', 'draw', 'playground']
 
 # %% ../nbs/06_widgets.ipynb #3aeedf3c
 def scores_of(model) -> dict:
-    "The scores of a masked model's layers (for fixed masks, the mask itself), detached."
-    return {n: (P.scores.detach().clone() if hasattr(P, 'scores') else P.fixed.clone()) for n, P in masked_layers(model).items()}
+    "The scores of a masked model's layers, detached: `ste`/`gumbel` scores minus their learned threshold (so threshold 0 is the mask as learned); for fixed masks, the mask itself."
+    return {n: (P.scores.detach() - P.threshold if hasattr(P, 'threshold') else P.scores.detach().clone() if hasattr(P, 'scores')
+                else P.fixed.clone()) for n, P in masked_layers(model).items()}
 
 def masks_at(scores: dict, method: str, sparsity: float | None = None, threshold: float | None = None) -> dict:
     "Binary masks from `scores` at `sparsity` (per layer for topk-like methods, one global cut-off for ste/gumbel) or at `threshold`."
