@@ -143,13 +143,6 @@ INI_BREAKS = {
 }
 
 
-@pytest.mark.parametrize('key', INI_BREAKS)
-def test_a_broken_settings_ini_is_caught(copy, key):
-    _edit(copy / 'settings.ini', *INI_BREAKS[key])
-    bad = config_mismatches(copy)
-    assert any(b.startswith(f'{key}:') for b in bad), bad
-
-
 def test_missing_update_pyproject_is_caught(copy):
     _edit(copy / 'settings.ini', r'^update_pyproject = .*\n', '')
     assert any(b.startswith('update_pyproject:') for b in config_mismatches(copy))
@@ -165,9 +158,13 @@ PYPROJECT_BREAKS = {    # pyproject.toml changes that settings.ini must follow
 }
 
 
-@pytest.mark.parametrize('key', PYPROJECT_BREAKS)
-def test_a_pyproject_change_not_mirrored_is_caught(copy, key):
-    _edit(copy / 'pyproject.toml', *PYPROJECT_BREAKS[key])
+BREAKS = [('settings.ini', k, *v) for k, v in INI_BREAKS.items()] + [('pyproject.toml', k, *v) for k, v in PYPROJECT_BREAKS.items()]
+
+
+@pytest.mark.parametrize('fname,key,pattern,repl', BREAKS, ids=[f'{f}:{k}' for f, k, *_ in BREAKS])
+def test_a_change_in_one_config_file_is_caught(copy, fname, key, pattern, repl):
+    "A broken settings.ini, or a pyproject.toml change not mirrored in it, is named by its key."
+    _edit(copy / fname, pattern, repl)
     bad = config_mismatches(copy)
     assert any(b.startswith(f'{key}:') for b in bad), bad
 

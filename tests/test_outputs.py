@@ -1,4 +1,4 @@
-"Committed notebook outputs are read by people: no path of the machine that ran them, no progress bar frozen mid-way."
+"Committed notebook outputs are read by people: no path of the machine that ran them, no progress bar frozen mid-way, no widget repr."
 import json, re
 from pathlib import Path
 
@@ -23,6 +23,10 @@ def texts(nb):
 @pytest.mark.parametrize('path', NOTEBOOKS, ids=[str(p.relative_to(ROOT / 'nbs')) for p in NOTEBOOKS])
 def test_outputs_fit_to_read(path):
     nb = json.loads(path.read_text())
+    for c in nb['cells']:
+        for o in c.get('outputs', []):
+            assert 'application/vnd.jupyter.widget-view+json' not in (o.get('data') or {}), \
+                f"{path.name} cell {c.get('id')}: a widget saved as its text repr; run tools/strip_progress.py on the notebook"
     for cid, t in texts(nb):
         m = ABS_PATH.search(t)
         assert not m, f"{path.name} cell {cid}: an output shows a path of the machine that ran it: ...{t[max(0, m.start() - 40):m.end() + 40]!r}"

@@ -1,6 +1,7 @@
-"""Remove progress bars from notebook outputs, in place: tqdm's widget outputs (whose saved text is the bar
-at its first frame, e.g. "fit:   0%|          | 0/158") and its stderr lines. A reader of a committed
-notebook needs the results, not a bar frozen mid-way; a student who runs the notebook still sees them live.
+"""Remove outputs that only live in a running kernel from notebooks, in place: every widget view (a tqdm bar,
+whose saved text is its first frame, e.g. "fit:   0%|          | 0/158", or a control panel, saved as
+"VBox(children=(...") and tqdm's stderr lines. A reader of a committed notebook needs the results, not a bar
+frozen mid-way or a widget's repr; a student who runs the notebook still sees them live.
 
 Usage: python tools/strip_progress.py NOTEBOOK [NOTEBOOK ...]   (run after executing a notebook)"""
 import json, re, sys
@@ -11,8 +12,7 @@ BAR = re.compile(r'\d+%\|.*\|')
 
 def is_bar(o) -> bool:
     d = o.get('data') or {}
-    if 'application/vnd.jupyter.widget-view+json' in d:
-        return bool(BAR.search(''.join(d.get('text/plain', ''))))
+    if 'application/vnd.jupyter.widget-view+json' in d: return True
     return o.get('output_type') == 'stream' and o.get('name') == 'stderr' and \
         all(BAR.search(l) or not l.strip() for l in re.split(r'[\r\n]', ''.join(o.get('text', ''))))
 
@@ -31,4 +31,4 @@ def strip(path) -> int:
 
 
 if __name__ == '__main__':
-    for p in sys.argv[1:]: print(f'{p}: {strip(p)} progress bar output(s) removed')
+    for p in sys.argv[1:]: print(f'{p}: {strip(p)} live-only output(s) removed')
