@@ -70,7 +70,7 @@ def main():
     atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
     print(f"{'variant':>10}  {'ms/step':>8}  {'x plain':>8}  {'x prune':>8}")
     for k, r in rows.items(): print(f"{k:>10}  {r['ms_per_step']:8.2f}  {r['vs_plain']:8.3f}  {r['vs_prune']:8.3f}")
-    print(f'wrote {out}')
+    print(f'wrote {out.relative_to(Path(__file__).resolve().parents[1])}')
 
 
 if __name__ == '__main__':

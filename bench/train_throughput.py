@@ -46,7 +46,7 @@ def main():
     out = Path(__file__).resolve().parent / 'results' / 'train_throughput.json'
     atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
     for k in ('device', 'threads', 'train_images_per_s', 'eval_images_per_s', 'train_ms_per_step'): print(f'{k:>20}: {res[k]}')
-    print(f'wrote {out}')
+    print(f'wrote {out.relative_to(Path(__file__).resolve().parents[1])}')
 
 
 if __name__ == '__main__':

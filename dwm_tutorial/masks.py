@@ -23,9 +23,9 @@ __all__ = ['METHODS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_l
 # %% ../nbs/02_masks.ipynb #a7c26215
 METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'random', 'fixed')
 LEARNED = ('ste', 'gumbel', 'topk')
-DEFAULTS = dict(ste=dict(init=1e-2, threshold=5e-3, lr=1e-4, penalty=1e-6),
-                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, lr_short=0.3, penalty=1e-6, grad_clip=1.0),
-                topk=dict(lr=1e-2))
+DEFAULTS = dict(ste=dict(init=1e-2, threshold=5e-3, lr=1e-4, penalty=1e-6, ramp=0.6),
+                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, lr_short=0.3, penalty=1e-6, grad_clip=1.0, ramp=0.6),
+                topk=dict(lr=1e-2, ramp=0.3))      # ramp: the fraction of a mask run spent reaching the target sparsity
 SAMPLE = 16_384          # above this many scores, training-time cuts are estimated from an even sample
 
 def _keep_top(values: torch.Tensor, density: float) -> torch.Tensor:
@@ -44,18 +44,24 @@ def _cut(values: torch.Tensor, density: float) -> torch.Tensor:
 
 # %% ../nbs/02_masks.ipynb #13011849
 class _GumbelSample(torch.autograd.Function):
-    "Hard Gumbel-sigmoid sample `1[l - t + noise > 0]`; backward: the derivative of `sigmoid((l - t + noise) / tau)`."
+    "Hard Gumbel-sigmoid sample `1[l + noise > t]`; backward: the derivative of `sigmoid((l - t + noise) / tau)`."
     @staticmethod
-    def forward(ctx, s, threshold, tau):
-        z = torch.rand_like(s).clamp_(1e-6, 1 - 1e-6).logit_().add_(s).sub_(threshold)     # logistic noise + l - t
-        ctx.save_for_backward(z); ctx.tau = tau
-        return (z > 0).to(s.dtype)
+    def forward(ctx, s, noise, threshold, tau):
+        z = noise + s                                          # l + logistic noise
+        ctx.save_for_backward(z, threshold); ctx.tau = tau
+        return torch.gt(z, threshold, out=torch.empty_like(z))   # 0./1. written straight into a float tensor
 
     @staticmethod
     def backward(ctx, g):
-        z, = ctx.saved_tensors
-        p = torch.sigmoid(z / ctx.tau)
-        return g * p * (1 - p) / ctx.tau, None, None
+        z, t = ctx.saved_tensors
+        x = z.sub_(t)                                          # z is not needed again: reuse its memory
+        if ctx.tau != 1: x.div_(ctx.tau)
+        grad = torch.ops.aten.sigmoid_backward(g, x.sigmoid_())      # g * p * (1 - p), one pass
+        return (grad if ctx.tau == 1 else grad.div_(ctx.tau)), None, None, None
+
+def _logistic(n: int, device) -> torch.Tensor:
+    "`n` independent logistic samples `log u - log(1 - u)` (u = 0 gives -inf: never kept, zero gradient)."
+    return torch.rand(n, device=device).logit_()
 
 class WeightMask(nn.Module):
     "Parametrization `W -> W * m` for one weight tensor; `m` is computed from scores by `method`."
@@ -88,10 +94,20 @@ class WeightMask(nn.Module):
         if not hasattr(self, 'scores'): return self.fixed
         s = self.scores
         if not self.training: return self.hard()
-        if self.method == 'gumbel': return _GumbelSample.apply(s, self.threshold, self.tau)
+        if self.method == 'gumbel': return _GumbelSample.apply(s, self.noise(), self.threshold, self.tau)
         if self.method == 'topk' and s.numel() > SAMPLE: h = (s.detach() >= _cut(s, 1 - self.sparsity)).to(s.dtype)
         else: h = self.hard()
         return h + s - s.detach()
+
+    def noise(self) -> torch.Tensor:
+        "This step's logistic noise, one independent sample per score, read from a pool of `2n` at a random offset; an eighth of the pool is redrawn every step."
+        s = self.scores; n = s.numel(); pool = getattr(self, '_pool', None)
+        if pool is None or pool.numel() != 2 * n or pool.device != s.device: pool = self._pool = _logistic(2 * n, s.device)
+        else:
+            c = max(1, n // 8); a = int(torch.randint(0, 2 * n - c + 1, ()))
+            pool[a:a + c] = _logistic(c, s.device)
+        o = int(torch.randint(0, n + 1, ()))
+        return pool[o:o + n].view_as(s)
 
     def forward(self, W): return W * self.mask()
 
@@ -259,28 +275,33 @@ class MaskRun:
     sparsity: float
     layer_density: dict
     steps: int = 0
-    schedule: list = field(default_factory=list)     # (step, scheduled density, threshold) for ste/gumbel with a target
+    schedule: list = field(default_factory=list)     # (step, scheduled density, threshold or None for topk), when a target is set
     history: object = None
 
 def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 128, seed: int = 0, device=None,
-                max_steps: int | None = None, min_steps: int = MIN_STEPS, ramp: float = 0.6, eval_sets=None,
+                max_steps: int | None = None, min_steps: int = MIN_STEPS, ramp: float | None = None, eval_sets=None,
                 eval_every=None, progress: bool = True, train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
     "Train the masks of `model` (added with `add_masks`) on `ds`; only the scores change (and, if `train_other`, the unmasked parameters)."
     masks = masked_layers(model)
     if not masks: raise ValueError("the model has no masks: call add_masks(model, method, ...) first")
     cfg = model.mask_config; method = cfg['method']
     if method not in LEARNED: raise ValueError(f"{method!r} masks are fixed, there is nothing to learn; use one of {LEARNED}")
+    ramp = DEFAULTS[method]['ramp'] if ramp is None else ramp
     if not 0 < ramp <= 1: raise ValueError(f"ramp is the fraction of the run spent reaching the target sparsity, in (0, 1]; got {ramp}")
     scores = [P.scores for P in masks.values()]
     others = [p for p in model.parameters() if p.requires_grad and all(p is not s for s in scores)]
     n_steps = run_steps(len(ds), epochs, bs, max_steps, min_steps)
     lr = lr or mask_lr(method, n_steps)
     groups = [{'params': scores, 'lr': lr}] + ([{'params': others, 'lr': other_lr}] if train_other and others else [])
-    target = cfg['sparsity'] if method in ('ste', 'gumbel') else None
+    target = cfg['sparsity']
     runs = MaskRun(method, cfg['sparsity'], 0.0, {}, n_steps)
-    def after_step(m, step):
+    def after_step(m, step):        # ste/gumbel: move the global threshold; topk: every layer keeps the scheduled fraction
         d = scheduled_density(step, n_steps, 1 - target, ramp)
-        runs.schedule.append((step, d, set_cut(masks, d)))
+        if method == 'topk':
+            for P in masks.values(): P.sparsity = 1 - d
+        runs.schedule.append((step, d, set_cut(masks, d) if method != 'topk' else None))
+    if method == 'topk':
+        for P in masks.values(): P.sparsity = 0.0      # the schedule starts from the whole network
     pen = cfg['penalty'] if target is None and method in ('ste', 'gumbel') else 0.0     # a target replaces the penalty
     frozen = [] if train_other else others
     for p in frozen: p.requires_grad_(False)
@@ -291,7 +312,10 @@ def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 1
                            eval_sets=eval_sets, eval_every=eval_every, progress=progress, desc=f'{method} mask')
     finally:
         for p in frozen: p.requires_grad_(True)
-    if target is not None: runs.schedule.append((n_steps, 1 - target, set_cut(masks, 1 - target, exact=True)))
+        if method == 'topk':
+            for P in masks.values(): P.sparsity = target
+    if method == 'topk': runs.schedule.append((n_steps, 1 - target, None))
+    elif target is not None: runs.schedule.append((n_steps, 1 - target, set_cut(masks, 1 - target, exact=True)))
     runs.sparsity, runs.layer_density = sparsity(model), layer_density(model)
     return runs
 
