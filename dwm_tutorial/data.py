@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #a160a1fd
 from __future__ import annotations
-import gzip, hashlib, os, struct
+import gzip, hashlib, os, re, struct, tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -13,11 +13,11 @@ import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 # %% auto #0
-__all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'DEBIAN_DIR', 'MINI_NAME', 'PACKAGE_MINI', 'MINI_SHA256', 'SHIFTS', 'read_idx',
-           'atomic_write', 'write_idx', 'ImageDataset', 'data_dirs', 'package_mini_dir', 'search_folders',
-           'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift', 'ShiftedDataset', 'shift_dataset',
-           'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take', 'random_subset', 'make_loader',
-           'show_shifts']
+__all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'DEBIAN_DIR', 'MINI_NAME', 'ROOT_LAYOUTS', 'PACKAGE_MINI', 'MINI_SHA256', 'SHIFTS',
+           'read_idx', 'atomic_write', 'sweep_temp', 'write_idx', 'writable_folder', 'ImageDataset', 'data_dirs',
+           'root_files', 'package_mini_dir', 'search_folders', 'read_split', 'fashion_mnist', 'register_shift',
+           'check_shift', 'apply_shift', 'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test',
+           'fashion_domains', 'take', 'random_subset', 'fingerprint', 'make_loader', 'show_shifts']
 
 # %% ../nbs/00_data.ipynb #04fd9f14
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -44,14 +44,39 @@ def read_idx(path) -> torch.Tensor:
     return torch.frombuffer(bytearray(raw[off:]), dtype=torch.uint8).reshape(shape)
 
 # %% ../nbs/00_data.ipynb #97b97814
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask); return mask
+
+_TMP = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.)?tmp$')
+
 def atomic_write(path, write) -> Path:
-    "Call `write(tmp)` on a temporary file beside `path`, then rename it to `path`: never a half-written file."
+    "Call `write(tmp)` on a fresh temporary file beside `path`, then rename it to `path`: never a half-written file."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try: write(tmp); os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp')   # O_EXCL: a new file, never a planted link
+    os.close(fd); tmp = Path(tmp)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())          # the mode an ordinary new file gets, not mkstemp's private 0600
+        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True); raise
     return path
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except (PermissionError, OSError): return True
+    return True
+
+def sweep_temp(folder) -> list[Path]:
+    "Remove the temporary files that killed runs left in `folder` (those of processes still running are kept); returns what was removed."
+    folder, gone = Path(folder), []
+    if not folder.is_dir(): return gone
+    for p in folder.iterdir():
+        m = _TMP.match(p.name)
+        if m and (p.is_file() or p.is_symlink()) and int(m['pid']) != os.getpid() and not _alive(int(m['pid'])):
+            p.unlink(missing_ok=True); gone.append(p)
+    return gone
 
 def write_idx(t: torch.Tensor, path):
     "Write a uint8 tensor as an IDX file (gzipped with a fixed timestamp when `path` ends in `.gz`), atomically."
@@ -63,15 +88,36 @@ def write_idx(t: torch.Tensor, path):
         with open(tmp, 'wb') as raw, gzip.GzipFile(fileobj=raw, mode='wb', mtime=0, filename='') as f: f.write(data)
     return atomic_write(path, write)
 
+# %% ../nbs/00_data.ipynb #6a2f8e15
+def writable_folder(folder, what: str = 'folder') -> Path:
+    "Create `folder` if needed and prove that files can be written there (a probe file is made and removed); a clear error if not."
+    folder = Path(folder)
+    for p in (folder, *folder.parents):
+        if p.exists() and not p.is_dir(): raise NotADirectoryError(f"the {what} {folder} cannot be made: {p} is a file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f'.probe.{os.getpid()}.', suffix='.tmp')
+        os.close(fd); os.unlink(probe)
+    except OSError as e:
+        raise PermissionError(f"the {what} {folder} is not writable ({e.strerror or e})") from None
+    return folder
+
 # %% ../nbs/00_data.ipynb #9a6d5fb3
 class ImageDataset(Dataset):
-    "Images (N×H×W or N×C×H×W; uint8 0..255 or float 0..1) and integer labels held in memory."
+    "Images (N×H×W or N×C×H×W; uint8 0..255 or float 0..1) and integer labels (class indices >= 0) held in memory."
     def __init__(self, images, labels, classes=None):
-        images, labels = torch.as_tensor(images), torch.as_tensor(labels).long()
+        images, labels = torch.as_tensor(images), torch.as_tensor(labels)
         if images.ndim == 3: images = images.unsqueeze(1)
         if images.ndim != 4: raise ValueError(f"images must be N×H×W or N×C×H×W, got shape {tuple(images.shape)}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels: they must pair one to one")
+        if labels.is_floating_point() and len(labels) and not torch.equal(labels, labels.round()):
+            i = int((labels != labels.round()).nonzero()[0, 0])
+            raise ValueError(f"labels must be whole class indices; label {labels[i].item()} at index {i} is not")
+        labels = labels.long()
+        if len(labels) and labels.min() < 0:
+            i = int((labels < 0).nonzero()[0, 0])
+            raise ValueError(f"labels must be class indices >= 0; label {labels[i].item()} at index {i} is not")
         self.images, self.labels = images, labels
         n = int(labels.max()) + 1 if len(labels) else 0
         self.classes = tuple(classes) if classes is not None else tuple(str(i) for i in range(n))
@@ -107,6 +153,33 @@ def _idx_paths(folder, split):
         if all(found): return tuple(found)
     return None
 
+# %% ../nbs/00_data.ipynb #71d3c5ae
+ROOT_LAYOUTS = ('', 'FashionMNIST/raw', 'fashion-mnist')
+
+def _find_idx(folder: Path, name: str):
+    return next((c for c in (folder / name, folder / (name + '.gz')) if c.is_file()), None)
+
+def root_files(root, layouts=ROOT_LAYOUTS) -> dict:
+    "The four idx files in `root` as `{split: (images, labels)}`, all from one of its `layouts` (sub-folders), or an error naming what is missing."
+    root = Path(root)
+    if not root.exists(): raise FileNotFoundError(f"the data folder {root} does not exist")
+    if not root.is_dir(): raise NotADirectoryError(f"the data folder {root} is a file, not a folder holding the idx files")
+    names = [n for s in ('train', 'test') for n in IDX_NAMES[s]]
+    best = None
+    for sub in layouts:
+        folder = root / sub if sub else root
+        found = {n: _find_idx(folder, n) for n in names}
+        if all(found.values()): return {s: tuple(found[n] for n in IDX_NAMES[s]) for s in IDX_NAMES}
+        if best is None or sum(v is not None for v in found.values()) > sum(v is not None for v in best[1].values()):
+            best = (folder, found)
+    folder, found = best
+    missing = [n for n, p in found.items() if p is None]
+    where = ', '.join(f'{root / s}/' if s else f'{root}/' for s in layouts)
+    if len(missing) == len(names):
+        raise FileNotFoundError(f"the data folder {root} holds none of the four Fashion-MNIST files ({', '.join(names)}; plain or .gz); looked in {where}")
+    raise FileNotFoundError(f"the data folder {folder} lacks {', '.join(missing)} (plain or .gz): all four files must be there "
+                            f"(it has {', '.join(p.name for p in found.values() if p is not None)})")
+
 # %% ../nbs/00_data.ipynb #c41f0a9e
 PACKAGE_MINI = 'fashion_mnist_mini'
 
@@ -116,8 +189,9 @@ def package_mini_dir() -> Path:
     return pkg / PACKAGE_MINI
 
 def search_folders(subset: str = 'full', root=None) -> list[Path]:
-    "Where `fashion_mnist` looks for `subset`, in order: `root`, the `data/` folders, then the package's copy (mini) or Debian's (full)."
-    dirs = ([Path(root)] if root else []) + data_dirs()
+    "Where `fashion_mnist` looks for `subset`, in order: the `data/` folders, then the package's copy (mini) or Debian's (full); only `root` when one is given."
+    if root: return [Path(root) / MINI_NAME] if subset == 'mini' else [Path(root)]
+    dirs = data_dirs()
     if subset == 'mini': return [d / MINI_NAME for d in dirs] + [package_mini_dir()]
     return dirs + [DEBIAN_DIR]
 
@@ -144,17 +218,36 @@ def _download(root, train):
     ds = FashionMNIST(root, train=train, download=True)
     return ds.data, ds.targets
 
+_WAYS = ("Get it one of these ways:\n"
+         "  1. pass root= a folder holding the four original idx files (plain or .gz);\n"
+         "  2. copy them into the project's data/ folder;\n"
+         "  3. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist (installs them in /usr/share/datasets/fashion-mnist);\n"
+         "  4. with internet access: fashion_mnist(download=True) uses torchvision's downloader.\n"
+         "For a quick offline start use subset='mini' (committed in data/fashion-mnist-mini).")
+
+def read_split(paths, mini: bool = False) -> ImageDataset:
+    "An `ImageDataset` from an (images, labels) pair of idx files; `mini=True` checks them against the mini subset's checksums."
+    if mini: _check_mini(paths)
+    return ImageDataset(read_idx(paths[0]), read_idx(paths[1]), FASHION_CLASSES)
+
 def fashion_mnist(split='train', subset='full', root=None, download=True, search=None) -> ImageDataset:
-    "Fashion-MNIST `split` ('train'/'test'); `subset` 'full' or 'mini' (the committed 10k/2k subset)."
+    "Fashion-MNIST `split` ('train'/'test'); `subset` 'full' or 'mini' (the committed 10k/2k subset); `root` is used exactly."
     if split not in IDX_NAMES: raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if subset not in ('full', 'mini'): raise ValueError(f"subset must be 'full' or 'mini', got {subset!r}")
-    if search is None: folders = search_folders(subset, root)
+    if root is not None and search is None:            # an explicit root: all four files there, or a clear error; no fallback
+        try: return read_split(root_files(root, (MINI_NAME,) if subset == 'mini' else ROOT_LAYOUTS)[split], subset == 'mini')
+        except FileNotFoundError as e:
+            if not (download and subset == 'full' and 'holds none' in str(e)): raise
+            try:
+                x, y = _download(Path(root), split == 'train')
+                return ImageDataset(x, y, FASHION_CLASSES)
+            except Exception as err:
+                raise FileNotFoundError(f"{e}; and torchvision's download failed ({type(err).__name__}: {err}) trying to fill it.\n{_WAYS}") from None
+    if search is None: folders = search_folders(subset)
     else: folders = [Path(f) / MINI_NAME for f in search] if subset == 'mini' else [Path(f) for f in search]
     for folder in folders:
         paths = _idx_paths(folder, split)
-        if paths is None: continue
-        if subset == 'mini': _check_mini(paths)
-        return ImageDataset(read_idx(paths[0]), read_idx(paths[1]), FASHION_CLASSES)
+        if paths is not None: return read_split(paths, subset == 'mini')
     tried = '\n'.join(f'  - {f}' for f in folders)
     if subset == 'mini':
         raise FileNotFoundError(f"The committed mini subset was not found. Looked in:\n{tried}\n"
@@ -163,18 +256,13 @@ def fashion_mnist(split='train', subset='full', root=None, download=True, search
     err = None
     if download:
         try:
-            x, y = _download(Path(root) if root else (data_dirs() or [Path('data')])[0], split == 'train')
+            x, y = _download((data_dirs() or [Path('data')])[0], split == 'train')
             return ImageDataset(x, y, FASHION_CLASSES)
         except Exception as e: err = e
     raise FileNotFoundError(
         f"Fashion-MNIST ({split}) was not found. Looked in:\n{tried}\n"
         + (f"and torchvision's download failed ({type(err).__name__}: {err}).\n" if err else "(download=False, so no download was tried).\n")
-        + "Get it one of these ways:\n"
-        "  1. pass root= a folder holding the four original idx files (plain or .gz);\n"
-        "  2. copy them into the project's data/ folder;\n"
-        "  3. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist (installs them in /usr/share/datasets/fashion-mnist);\n"
-        "  4. with internet access: fashion_mnist(download=True) uses torchvision's downloader.\n"
-        "For a quick offline start use subset='mini' (committed in data/fashion-mnist-mini).")
+        + _WAYS)
 
 # %% ../nbs/00_data.ipynb #a349c53c
 def _gaussian_blur(x, sigma=1.0, size=5):
@@ -265,6 +353,24 @@ def random_subset(ds, n: int | None, seed: int = 0):
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
     if isinstance(ds, ImageDataset): return ImageDataset(ds.images[idx], ds.labels[idx], ds.classes)
     return torch.utils.data.Subset(ds, idx.tolist())
+
+# %% ../nbs/00_data.ipynb #e8a1c7f3
+def _tensor_bytes(t) -> bytes:
+    t = torch.as_tensor(t).detach().cpu().contiguous()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy().tobytes()
+
+def fingerprint(ds, n_sample: int = 256) -> str:
+    "A short hash of `ds`: its size, labels and images (all of them for an `ImageDataset`, an even sample of `n_sample` items otherwise)."
+    h, n = hashlib.sha256(), len(ds)
+    h.update(f'{n}'.encode())
+    if isinstance(ds, ImageDataset):
+        h.update(f'{tuple(ds.images.shape)} {ds.images.dtype} {ds.classes}'.encode())
+        h.update(_tensor_bytes(ds.labels)); h.update(_tensor_bytes(ds.images))
+    else:
+        for i in sorted(set(torch.linspace(0, n - 1, min(n, n_sample)).round().long().tolist())) if n else []:
+            x, y = ds[i]; x = torch.as_tensor(x)
+            h.update(f'{tuple(x.shape)} {x.dtype} {int(y)}'.encode()); h.update(_tensor_bytes(x))
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00_data.ipynb #e5a0572c
 def make_loader(ds, bs: int = 128, shuffle: bool = False, seed: int = 0, drop_last: bool = False) -> DataLoader:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #4cbb7032
 from __future__ import annotations
-import math, random, time
+import copy, hashlib, json, math, operator, random, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,21 +13,44 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data import ImageDataset, atomic_write, make_loader, take
+from .data import ImageDataset, atomic_write, fingerprint, make_loader, take, writable_folder
 from .models import model_from_config
 
 # %% auto #0
-__all__ = ['MIN_STEPS', 'CKPT_FORMAT', 'get_device', 'set_seed', 'n_outputs', 'check_fits', 'evaluate', 'History', 'run_steps',
-           'make_optimizer', 'norm_layers', 'fit', 'save_checkpoint', 'load_checkpoint', 'cache_dir', 'train_source']
+__all__ = ['SEED_MAX', 'OPTIMIZERS', 'MIN_STEPS', 'CKPT_FORMAT', 'get_device', 'check_seed', 'set_seed', 'n_outputs',
+           'check_fits', 'evaluate', 'History', 'check_fit_args', 'run_steps', 'make_optimizer', 'norm_layers', 'fit',
+           'save_checkpoint', 'load_checkpoint', 'cache_dir', 'source_key', 'train_source']
 
 # %% ../nbs/03_train.ipynb #5aca11fd
 def get_device(device=None) -> torch.device:
-    "`device` if given, else CUDA when available, else CPU."
-    if device is not None: return torch.device(device)
-    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    "`device` if given (checked: it must exist on this machine), else CUDA when available, else CPU."
+    if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' (or 'cuda:N') or 'mps'") from None
+    if d.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for, but this machine has no usable CUDA GPU; use 'cpu' (or leave the device out)")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif d.type == 'mps':
+        if not torch.backends.mps.is_available(): raise ValueError(f"device {device!r} was asked for, but MPS is not available here; use 'cpu'")
+    elif d.type != 'cpu': raise ValueError(f"device {device!r} is not supported; use 'cpu', 'cuda' (or 'cuda:N') or 'mps'")
+    return d
+
+SEED_MAX = 2**32 - 1
+
+def check_seed(seed) -> int:
+    "`seed` as an int, or a clear error unless it is a whole number from 0 to `SEED_MAX`."
+    try: s = operator.index(seed)
+    except TypeError: s = None
+    if s is None or isinstance(seed, bool) or not 0 <= s <= SEED_MAX:
+        raise ValueError(f"seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}")
+    return s
 
 def set_seed(seed: int):
     "Seed Python's and torch's generators."
+    seed = check_seed(seed)
     random.seed(seed); torch.manual_seed(seed)
 
 # %% ../nbs/03_train.ipynb #de2a01df
@@ -100,11 +123,28 @@ class History:
         return ax
 
 # %% ../nbs/03_train.ipynb #99f9f0f4
-def _check_args(epochs, lr, bs, max_steps):
-    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)): raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not isinstance(bs, int) or bs < 1: raise ValueError(f"bs (batch size) must be a whole number >= 1, got {bs!r}")
-    if max_steps is not None and max_steps < 1: raise ValueError(f"max_steps must be >= 1 or None, got {max_steps!r}")
+OPTIMIZERS = ('adam', 'sgd')
+
+def _whole(v, lo: int) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+def check_fit_args(epochs=1, lr=1e-3, bs=128, max_steps=None, opt='adam', momentum=0.9, weight_decay=0.0, min_steps=0,
+                   seed=0, grad_clip=None, eval_every=None, eval_limit=None):
+    "Raise a clear error, naming the argument and its value, for any training argument that cannot work."
+    if not _whole(epochs, 1): raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+    if not (_number(lr) and lr > 0): raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if not _whole(bs, 1): raise ValueError(f"bs (batch size) must be a whole number >= 1, got {bs!r}")
+    if max_steps is not None and not _whole(max_steps, 1): raise ValueError(f"max_steps must be a whole number >= 1 or None, got {max_steps!r}")
+    if opt not in OPTIMIZERS: raise ValueError(f"unknown optimizer {opt!r}; use one of {', '.join(map(repr, OPTIMIZERS))}")
+    if not (_number(momentum) and 0 <= momentum < 1): raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+    if not (_number(weight_decay) and weight_decay >= 0): raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+    if not _whole(min_steps or 0, 0): raise ValueError(f"min_steps must be a whole number >= 0, got {min_steps!r}")
+    check_seed(seed)
+    if grad_clip is not None and not (_number(grad_clip) and grad_clip > 0): raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
+    if eval_every is not None and not _whole(eval_every, 1): raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
+    if eval_limit is not None and not _whole(eval_limit, 1): raise ValueError(f"eval_limit must be a whole number >= 1 or None, got {eval_limit!r}")
+
+def _check_args(epochs, lr, bs, max_steps): check_fit_args(epochs=epochs, lr=lr, bs=bs, max_steps=max_steps)
 
 MIN_STEPS = 200   # every training stage takes at least this many optimizer steps: small data is cycled
 
@@ -132,7 +172,7 @@ def fit(model, train_ds, epochs: int = 1, lr: float = 1e-3, bs: int = 128, opt: 
         freeze_norm: bool = False, extra_loss=None, after_step=None, grad_clip: float | None = None,
         progress: bool = True, desc: str = 'fit', min_steps: int = 0) -> History:
     "Train `model` on `train_ds`; returns a `History`. See the text above for the hooks."
-    _check_args(epochs, lr, bs, max_steps)
+    check_fit_args(epochs, lr, bs, max_steps, opt, momentum, weight_decay, min_steps, seed, grad_clip, eval_every, eval_limit)
     dev = get_device(device); model.to(dev)
     check_fits(model, train_ds, dev)
     for ds in (eval_sets or {}).values(): check_fits(model, ds, dev)
@@ -221,18 +261,52 @@ def cache_dir() -> Path:
     return Path('results') / 'cache'
 
 # %% ../nbs/03_train.ipynb #ea9818c2
+_KEY_FIT = ('bs', 'opt', 'momentum', 'weight_decay', 'max_steps', 'freeze_norm', 'grad_clip')   # fit's arguments that shape the model
+_HOOKS = ('params', 'extra_loss', 'after_step')                  # callables and tensors: no cache can tell two of them apart
+_OWN = ('model', 'train_ds', 'epochs', 'lr', 'seed', 'device', 'progress', 'desc', 'min_steps')
+
+def _model_config(model) -> dict:
+    cfg = getattr(model, 'config', None)
+    if cfg: return dict(cfg)
+    return {'class': f'{type(model).__module__}.{type(model).__qualname__}',
+            'shapes': {k: list(v.shape) for k, v in model.state_dict().items()}}
+
+def source_key(train_ds, test_ds, model, epochs: int, lr: float, seed: int, min_steps: int, **fit_kw) -> dict:
+    "Everything that decides a trained source model (and its reported accuracy): every training argument, None-valued ones too, the model's config, and fingerprints of the data."
+    import inspect
+    defaults = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
+    args = dict(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: fit_kw.get(k, defaults[k]) for k in _KEY_FIT})
+    return dict(args, n_train=len(train_ds), data=fingerprint(train_ds), test_data=None if test_ds is None else fingerprint(test_ds),
+                model=_model_config(model))
+
+def _key_hash(key: dict) -> str:
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:16]
+
 def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float = 1e-3, seed: int = 0,
-                 model_fn=None, device=None, progress: bool = True, min_steps: int = MIN_STEPS, **fit_kw):
-    "Train (or load from `cache`) the source model; returns `(model, meta)` with its source test accuracy in `meta`."
+                 model_fn=None, device=None, progress: bool = True, min_steps: int = MIN_STEPS, fresh: bool = False, **fit_kw):
+    "Train (or load from `cache`) the source model; returns `(model, meta)` with its source test accuracy in `meta`. `fresh=True` retrains."
     from dwm_tutorial.models import SmallCNN
-    _check_args(epochs, lr, fit_kw.get('bs', 128), fit_kw.get('max_steps'))
-    want = dict(epochs=epochs, lr=lr, seed=seed, n_train=len(train_ds), min_steps=min_steps, **{k: v for k, v in fit_kw.items() if isinstance(v, (int, float, str))})
-    if cache is not None and Path(cache).is_file():
-        model, meta = load_checkpoint(cache, device=device)
-        if all(meta.get(k) == v for k, v in want.items()): return model, meta
+    import inspect
+    unknown = sorted(set(fit_kw) - (set(inspect.signature(fit).parameters) - set(_OWN)))
+    if unknown: raise TypeError(f"train_source() got unknown keyword argument(s): {', '.join(unknown)} (it passes on fit's arguments)")
+    hooks = sorted(k for k in _HOOKS if fit_kw.get(k) is not None)
+    if cache is not None and hooks:
+        raise ValueError(f"a cached source model cannot be keyed on {', '.join(hooks)}: pass cache=None to train with them")
+    check_fit_args(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: v for k, v in fit_kw.items()
+                                                                           if k in inspect.signature(check_fit_args).parameters})
+    dev = get_device(device)
+    if cache is not None: writable_folder(Path(cache).parent, 'cache folder')
     set_seed(seed)
     model = (model_fn or SmallCNN)()
-    h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=device, progress=progress, desc='source', min_steps=min_steps, **fit_kw)
+    key = source_key(train_ds, test_ds, model, epochs, lr, seed, min_steps, **fit_kw)
+    want = dict({k: v for k, v in key.items() if k != 'model'}, cache_key=_key_hash(key))
+    if cache is not None and Path(cache).is_file() and not fresh:
+        try:
+            if _read_checkpoint(cache)['meta'].get('cache_key') == want['cache_key']:     # else: made with other settings or data
+                return load_checkpoint(cache, model=copy.deepcopy(model), device=dev)
+        except (ValueError, RuntimeError, KeyError, TypeError) as e:
+            warnings.warn(f"the cached source model {cache} could not be used ({e}); training it again and replacing the file", stacklevel=2)
+    h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=dev, progress=progress, desc='source', min_steps=min_steps, **fit_kw)
     meta = dict(want, seconds=round(h.seconds, 2))
     if test_ds is not None: meta['source_acc'] = evaluate(model, test_ds)
     if cache is not None: save_checkpoint(model, cache, **meta)

@@ -11,7 +11,7 @@ def test_missing_everywhere_names_every_way(tmp_path, monkeypatch):
     monkeypatch.setattr(D, 'data_dirs', lambda: [])
     monkeypatch.setattr(D, 'DEBIAN_DIR', tmp_path / 'nothing-here')
     with pytest.raises(FileNotFoundError) as e:
-        D.fashion_mnist('train', 'full', root=tmp_path / 'mine', download=False)
+        D.fashion_mnist('train', 'full', download=False)
     msg = str(e.value)
     for way in ('root=', 'data/', 'apt-get install dataset-fashion-mnist', 'download=True', "subset='mini'"):
         assert way in msg, way
@@ -50,6 +50,10 @@ def test_folder_layouts(tmp_path, mini):
     raw = tmp_path / 'FashionMNIST' / 'raw'; raw.mkdir(parents=True)
     D.write_idx(test.images.squeeze(1)[:50], raw / 't10k-images-idx3-ubyte')
     D.write_idx(test.labels[:50].to(torch.uint8), raw / 't10k-labels-idx1-ubyte')
+    with pytest.raises(FileNotFoundError, match='lacks train-images-idx3-ubyte, train-labels-idx1-ubyte'):
+        D.fashion_mnist('test', root=tmp_path, download=False)     # a root is used exactly: all four files or an error
+    D.write_idx(test.images.squeeze(1)[50:80], raw / 'train-images-idx3-ubyte')
+    D.write_idx(test.labels[50:80].to(torch.uint8), raw / 'train-labels-idx1-ubyte')
     ds = D.fashion_mnist('test', root=tmp_path, download=False)
     assert len(ds) == 50 and torch.equal(ds.labels, test.labels[:50])
 
