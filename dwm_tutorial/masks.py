@@ -15,13 +15,14 @@ from .models import head_name
 from .train import MIN_STEPS, fit, run_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_layers', 'masked_layers', 'add_masks', 'get_masks',
-           'layer_density', 'density', 'sparsity', 'mask_iou', 'pack_masks', 'unpack_masks', 'mask_bits',
+__all__ = ['METHODS', 'CONTROLS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_layers', 'masked_layers', 'add_masks',
+           'get_masks', 'layer_density', 'density', 'sparsity', 'mask_iou', 'pack_masks', 'unpack_masks', 'mask_bits',
            'remove_masks', 'scheduled_density', 'set_cut', 'penalty_term', 'mask_lr', 'MaskRun', 'learn_masks',
            'plot_layer_density', 'show_mask']
 
 # %% ../nbs/02_masks.ipynb #a7c26215
-METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'random', 'fixed')
+METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'global_magnitude', 'magnitude_retrain', 'random', 'fixed')
+CONTROLS = ('magnitude', 'global_magnitude', 'magnitude_retrain', 'random')      # fixed masks, not learned
 LEARNED = ('ste', 'gumbel', 'topk')
 DEFAULTS = dict(ste=dict(init=1e-2, threshold=5e-3, lr=1e-4, penalty=1e-6, ramp=0.6),
                 gumbel=dict(init=2.0, tau=1.0, lr=1e-2, lr_short=0.3, penalty=1e-6, grad_clip=1.0, ramp=0.6),
@@ -34,6 +35,13 @@ def _keep_top(values: torch.Tensor, density: float) -> torch.Tensor:
     m = torch.zeros(n, device=values.device, dtype=values.dtype)
     if k > 0: m[torch.topk(values.flatten(), k, sorted=False).indices] = 1
     return m.view_as(values)
+
+def _global_top(values: dict, density: float) -> dict:
+    "`_keep_top` over all tensors of `values` at once: one cut across layers, returned split back per layer."
+    flat = _keep_top(torch.cat([v.flatten() for v in values.values()]), density)
+    out, i = {}, 0
+    for n, v in values.items(): out[n] = flat[i:i + v.numel()].view_as(v).bool(); i += v.numel()
+    return out
 
 def _cut(values: torch.Tensor, density: float) -> torch.Tensor:
     "The value `v` such that about a `density` fraction of `values` is >= v (from an even sample of at most `SAMPLE` values)."
@@ -76,11 +84,11 @@ class WeightMask(nn.Module):
             self.scores = nn.Parameter(torch.full_like(w, self.init))
             self.register_buffer('threshold', torch.tensor(threshold if method == 'ste' else 0.0, device=w.device))
         elif method == 'topk': self.scores = nn.Parameter(w.abs() / (w.abs().mean() + 1e-12))   # start from the magnitude mask
-        elif method == 'magnitude': self.register_buffer('fixed', _keep_top(w.abs(), 1 - sparsity))
+        elif method in ('magnitude', 'magnitude_retrain'): self.register_buffer('fixed', _keep_top(w.abs(), 1 - sparsity))
         elif method == 'random':
             g = torch.Generator().manual_seed(seed)
             self.register_buffer('fixed', _keep_top(torch.rand(w.shape, generator=g).to(w.device), 1 - sparsity))
-        elif method == 'fixed': self.register_buffer('fixed', mask.to(w.device, w.dtype))
+        elif method in ('fixed', 'global_magnitude'): self.register_buffer('fixed', mask.to(w.device, w.dtype))
 
     def hard(self) -> torch.Tensor:
         "The binary mask as used at evaluation time."
@@ -139,16 +147,18 @@ def add_masks(model: nn.Module, method: str = 'topk', sparsity: float | None = N
               threshold: float = 5e-3, init: float | None = None) -> list[str]:
     "Mask the weights of `model`'s layers with `method`; returns the masked layer names. See the text above."
     if method not in METHODS: raise ValueError(f"unknown mask method {method!r}; known methods: {', '.join(METHODS)}")
-    _check_sparsity(sparsity, required=method in ('topk', 'magnitude', 'random'))
+    _check_sparsity(sparsity, required=method in ('topk',) + CONTROLS)
     if tau <= 0: raise ValueError(f"the Gumbel temperature tau must be > 0, got {tau}")
     if penalty is not None and penalty < 0: raise ValueError(f"penalty must be >= 0, got {penalty}")
     names = maskable_layers(model, layers, include_head) if masks is None else list(masks)
     if not names: raise ValueError(f"no maskable layer (nn.Linear/nn.Conv2d{'' if include_head else ', head excluded'}) matches layers={layers!r} in {type(model).__name__}")
     mods = dict(model.named_modules())
+    if method == 'global_magnitude' and masks is None:     # one magnitude cut across all layers
+        masks = _global_top({n: mods[n].weight.detach().abs() for n in names if n in mods}, 1 - sparsity)
     for n in names:
         if n not in mods: raise ValueError(f"the masks name a layer {n!r} that {type(model).__name__} does not have")
         if parametrize.is_parametrized(mods[n], 'weight'): raise ValueError(f"layer {n!r} already has a mask; call remove_masks(model) first")
-        if masks is not None and tuple(masks[n].shape) != tuple(mods[n].weight.shape):
+        if masks is not None and n in masks and tuple(masks[n].shape) != tuple(mods[n].weight.shape):
             raise ValueError(f"the mask for {n!r} has shape {tuple(masks[n].shape)} but the layer's weight is {tuple(mods[n].weight.shape)}: the masks do not fit this model")
     for i, n in enumerate(names):
         layer = mods[n]

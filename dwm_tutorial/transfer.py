@@ -12,18 +12,21 @@ import torch
 from torch import nn
 
 from .data import atomic_write
-from .masks import (LEARNED, METHODS, add_masks, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
+from .masks import (CONTROLS, LEARNED, METHODS, add_masks, maskable_layers, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
                                 pack_masks, sparsity as mask_sparsity)
 from .train import MIN_STEPS, evaluate, fit, get_device, n_outputs
 
 # %% auto #0
-__all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'TransferResult', 'save_results', 'load_results', 'check_names', 'check_run',
-           'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'view_state', 'kept_for', 'payload_bits',
-           'storage_bits', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
+__all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'TransferResult', 'save_results', 'load_results', 'check_names',
+           'check_run', 'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'restored_source',
+           'view_state', 'kept_for', 'payload_bits', 'storage_bits', 'transfer_runs', 'transfer', 'plan_runs',
+           'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 3
-PROTOCOLS = ('finetune', 'protect', 'isolate', 'adapt')
+PROTOCOLS = ('finetune', 'protect', 'isolate', 'adapt', 'protect_restored', 'head')
+SHARED = ('protect', 'isolate', 'protect_restored')     # one stage 2 (free weights trained on the target), three views of the source
+NO_MASK = ('finetune', 'head')                          # protocols without a mask
 
 @dataclass
 class TransferResult:
@@ -105,14 +108,14 @@ def check_names(protocols=(), methods=(), sparsities=()):
 def check_run(protocol, method, sparsity, source_ds, target_ds, model=None):
     "Raise a clear error if this combination cannot run."
     check_names([protocol])
-    if protocol == 'finetune':
-        if method not in (None, 'none'): raise ValueError(f"protocol 'finetune' uses no mask; pass method=None (got {method!r})")
+    if protocol in NO_MASK:
+        if method not in (None, 'none'): raise ValueError(f"protocol {protocol!r} uses no mask; pass method=None (got {method!r})")
     else:
         if method in (None, 'none'): raise ValueError(f"protocol {protocol!r} needs a mask method, one of {', '.join(METHODS[:-1])}")
         check_names(methods=[method], sparsities=[] if sparsity is None else [sparsity])
         if protocol == 'adapt' and method not in LEARNED:
             raise ValueError(f"protocol 'adapt' learns a target mask, and {method!r} masks are not learned; use one of {', '.join(LEARNED)}")
-        if method in ('topk', 'magnitude', 'random') and sparsity is None: raise ValueError(f"method {method!r} needs a sparsity in [0, 1)")
+        if method in ('topk',) + CONTROLS and sparsity is None: raise ValueError(f"method {method!r} needs a sparsity in [0, 1)")
     ns, nt = _n_classes(source_ds), _n_classes(target_ds)
     if ns != nt: raise ValueError(f"source and target have different numbers of classes ({ns} vs {nt}); "
                                   "domain transfer here keeps the label set: remap the labels or use matching datasets")
@@ -128,6 +131,7 @@ class SourceMask:
     sparsity: float
     accuracy: float
     seconds: float
+    weights: dict | None = None      # magnitude_retrain: the masked layers' weights after retraining the kept ones
 
 def source_mask(model, source_train, source_test, method: str, sparsity: float | None, epochs: int = 1, seed: int = 0,
                 device=None, max_steps=None, progress: bool = True, min_steps: int = MIN_STEPS, **mask_kw) -> SourceMask:
@@ -137,7 +141,21 @@ def source_mask(model, source_train, source_test, method: str, sparsity: float |
     add_masks(m, method, sparsity=sparsity, seed=seed, **mask_kw)
     if method in LEARNED: learn_masks(m, source_train, epochs=epochs, seed=seed, device=device, max_steps=max_steps,
                                       min_steps=min_steps, progress=progress)
-    return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m), evaluate(m, source_test, device=device), time.perf_counter() - t0)
+    weights = _retrain_kept(m, source_train, epochs, seed, device, max_steps, min_steps, progress) if method == 'magnitude_retrain' else None
+    return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m), evaluate(m, source_test, device=device), time.perf_counter() - t0, weights)
+
+def _retrain_kept(m, ds, epochs, seed, device, max_steps, min_steps, progress) -> dict:
+    "PackNet's second step: train the kept weights of `m`'s masked layers on `ds` (dropped ones get no gradient), nothing else."
+    originals = {n: m.get_submodule(n).parametrizations.weight.original for n in masked_layers(m)}
+    others = [p for p in m.parameters() if p.requires_grad]
+    for p in others: p.requires_grad_(False)
+    for w in originals.values(): w.requires_grad_(True)
+    try: fit(m, ds, epochs=epochs, seed=seed, device=device, max_steps=max_steps, min_steps=min_steps, freeze_norm=True,
+             params=list(originals.values()), progress=progress, desc='retrain kept')
+    finally:
+        for w in originals.values(): w.requires_grad_(False)
+        for p in others: p.requires_grad_(True)
+    return {n: w.detach().clone() for n, w in originals.items()}
 
 # %% ../nbs/04_transfer.ipynb #44521e64
 def freeze_entries(model, masks: dict):
@@ -158,6 +176,13 @@ def isolated_source(source_model, finetuned, masks: dict) -> nn.Module:
     with torch.no_grad():
         for n in masks: net.get_submodule(n).weight.copy_(ft[n].weight.detach())
     add_masks(net, 'fixed', masks=masks)
+    return net
+
+def restored_source(source_model, finetuned, masks: dict) -> nn.Module:
+    "`protect_restored`: every weight of `finetuned`'s masked layers (frozen and retrained alike), with the source's own head, biases and norm statistics."
+    net = copy.deepcopy(source_model)
+    with torch.no_grad():
+        for n in masks: net.get_submodule(n).weight.copy_(finetuned.get_submodule(n).weight.detach())
     return net
 
 # %% ../nbs/04_transfer.ipynb #5a7e0c31
@@ -200,8 +225,8 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
     "Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results, target model)`."
     protocols = tuple(protocols)
     for p in protocols: check_run(p, method, sparsity, source_test, target_test, source_model)
-    if len({'protect', 'isolate'} | set(protocols)) != 2 and len(protocols) > 1:
-        raise ValueError(f"only 'protect' and 'isolate' can share one run, got {protocols}")
+    if len(protocols) > 1 and not set(protocols) <= set(SHARED):
+        raise ValueError(f"only {', '.join(SHARED)} can share one run, got {protocols}")
     if src_mask is not None and (src_mask.method, src_mask.target_sparsity) != (method, sparsity):
         raise ValueError(f"src_mask was made with {src_mask.method} at sparsity {src_mask.target_sparsity}, not {method} at {sparsity}")
     dev = get_device(device); t0 = time.perf_counter()
@@ -214,7 +239,7 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
         "`src_view` is the network the source is evaluated with; `serving` the source's view when both domains are served (default: the same)."
         src_after, bits = evaluate(src_view, source_test), storage_bits(serving or src_view, net)
         rel = 1.0 if protocol == 'finetune' else (round(tgt_after / reference, 6) if reference else None)
-        return TransferResult(method or 'none', protocol, shift, sparsity if protocol != 'finetune' else None, reached, dens or {},
+        return TransferResult(method or 'none', protocol, shift, sparsity if protocol not in NO_MASK else None, reached, dens or {},
                               src_before, src_after, tgt_before, tgt_after, round(src_before - src_after, 6),
                               round(src_after / src_before, 6) if src_before else None, rel, masked, round(trainable, 6),
                               int(bits), round(bits / total, 4), round(time.perf_counter() - t0, 2), seed, setting)
@@ -222,13 +247,23 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
         fit(net, target_train, desc='finetune', **fit_kw)
         tgt_after = evaluate(net, target_test)
         out = [record('finetune', net, 1.0, serving=source_model)]   # forgetting: the finetuned net; serving both: a second copy
-    elif protocols[0] in ('protect', 'isolate'):
+    elif protocols == ('head',):   # control for adapt: the target's own head, biases and other unmaskable parameters, no mask
+        body = {id(net.get_submodule(n).weight) for n in maskable_layers(net)}
+        train = [p for p in net.parameters() if id(p) not in body]
+        fit(net, target_train, params=train, freeze_norm=True, desc='head', **fit_kw)
+        tgt_after = evaluate(net, target_test)
+        out = [record('head', source_model, sum(p.numel() for p in train) / total)]
+    elif protocols[0] in SHARED:
         sm = src_mask or source_mask(source_model, source_train, source_test, method, sparsity, mask_epochs, seed, dev,
                                      max_steps, progress, min_steps, **mask_kw)
+        if sm.weights is not None:      # magnitude_retrain: stage 2 starts from the retrained kept weights
+            with torch.no_grad():
+                for n, w in sm.weights.items(): net.get_submodule(n).weight.copy_(w)
         fit(net, target_train, after_step=freeze_entries(net, sm.masks), desc='+'.join(protocols), **fit_kw)
         tgt_after = evaluate(net, target_test)
         n_free = total - sum(int(m.sum()) for m in sm.masks.values())
-        views = {'protect': lambda: net, 'isolate': lambda: isolated_source(source_model, net, sm.masks)}
+        views = {'protect': lambda: net, 'isolate': lambda: isolated_source(source_model, net, sm.masks),
+                 'protect_restored': lambda: restored_source(source_model, net, sm.masks)}
         out = [record(p, views[p](), n_free / total, reached=sm.sparsity, dens=layer_density(sm.masks), masked=sm.accuracy)
                for p in protocols]
     else:  # adapt: a target mask on the frozen source weights, plus the target's own head and biases
@@ -253,7 +288,8 @@ def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect'
     runs = []
     for s in shifts:
         if baseline or 'finetune' in protocols: runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None))
-        pi = tuple(p for p in ('protect', 'isolate') if p in protocols)
+        if 'head' in protocols: runs.append(dict(shift=s, protocols=('head',), method=None, sparsity=None))
+        pi = tuple(p for p in SHARED if p in protocols)
         for m in methods:
             for sp in sparsities:
                 if pi: runs.append(dict(shift=s, protocols=pi, method=m, sparsity=sp))
@@ -274,13 +310,13 @@ def run_grid(source_model, source_train, source_test, targets: dict, runs: list[
     for sd in seeds:
         model, masks, base = None, {}, {}
         for spec in runs:
-            keys = [(spec['method'] or 'none', p, spec['shift'], spec['sparsity'] if p != 'finetune' else None, sd, setting) for p in spec['protocols']]
+            keys = [(spec['method'] or 'none', p, spec['shift'], spec['sparsity'] if p not in NO_MASK else None, sd, setting) for p in spec['protocols']]
             if all(k in done for k in keys): out += [done[k] for k in keys]; bar.update(); continue
             if model is None: model = source_model if isinstance(source_model, nn.Module) else source_model(sd)
             tr, te = targets[spec['shift']]
             if spec['shift'] not in base: base[spec['shift']] = (evaluate(model, source_test), evaluate(model, te))
             sm = None
-            if spec['protocols'][0] in ('protect', 'isolate'):
+            if spec['protocols'][0] in SHARED:
                 mk = (spec['method'], spec['sparsity'])
                 if mk not in masks:
                     masks[mk] = source_mask(model, source_train, source_test, spec['method'], spec['sparsity'], kw.get('mask_epochs', 1),
