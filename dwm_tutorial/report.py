@@ -53,7 +53,7 @@ def format_table(rows, cols=None) -> str:
     return '\n'.join([line(cols), line(['-' * n for n in w])] + [line(x) for x in cells])
 
 # %% ../nbs/05_report.ipynb #92d89057
-PROTOCOL_MARKERS = {'protect': 'o', 'isolate': 's', 'adapt': '^', 'finetune': 'X'}
+PROTOCOL_MARKERS = {'protect': 'o', 'isolate': 's', 'adapt': '^', 'finetune': 'X', 'protect_restored': 'D', 'head': 'v'}
 
 def pareto_points(results: list[TransferResult]) -> list[TransferResult]:
     "The runs that no other run beats on both source and target accuracy."
@@ -63,10 +63,22 @@ def pareto_points(results: list[TransferResult]) -> list[TransferResult]:
 def _mean(v): return v[0] if isinstance(v, tuple) else v
 def _std(v): return (v[1] or 0.0) if isinstance(v, tuple) else 0.0
 
-def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None, kind: str = 'rt'):
-    "Every method, protocol and sparsity of one shift: retention R against relative target T (`kind='rt'`), or source against target accuracy (`'acc'`); error bars are the std over seeds."
+def _place_labels(ax, items, fontsize=6):
+    "Write `(x, y, text, colour)` labels next to their points, each moved down the page until it overlaps no earlier one."
+    ax.figure.canvas.draw_idle(); ax.autoscale_view()
+    taken = []
+    for x, y, text, color in sorted(items, key=lambda t: (-t[1], t[0])):
+        px, py = ax.transData.transform((x, y)); dy = 3
+        while any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken): dy -= 7
+        taken.append((px, py + dy))
+        ax.annotate(text, (x, y), fontsize=fontsize, xytext=(4, dy), textcoords='offset points', color=color)
+
+def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None, kind: str = 'rt',
+                protocols=None, finetune: str = 'point'):
+    "One shift's runs: retention R against relative target T (`kind='rt'`), or source against target accuracy (`'acc'`); error bars are the std over seeds. `protocols` picks which to draw; `finetune='line'` marks plain finetuning by a line (for zoomed panels) instead of a point."
     import matplotlib.pyplot as plt, seaborn as sns
     if kind not in ('rt', 'acc'): raise ValueError(f"kind is 'rt' (retention vs relative target) or 'acc' (accuracies), got {kind!r}")
+    if finetune not in ('point', 'line', None): raise ValueError(f"finetune is 'point', 'line' or None, got {finetune!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))      # in order of appearance
     shift = shift or shifts[0]
     rs = summarize([r for r in results if r.shift == shift])
@@ -74,49 +86,71 @@ def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None
     xk, yk = ('relative_target', 'retention') if kind == 'rt' else ('target_after', 'source_after')
     rs = [r for r in rs if r.get(xk) is not None and r.get(yk) is not None]
     ax = ax or plt.subplots(figsize=(6.4, 4.6))[1]
-    methods = sorted({r['method'] for r in rs if r['protocol'] != 'finetune'})
+    methods = sorted({r.method for r in results if r.protocol != 'finetune'})     # the same colours in every panel
     colors = dict(zip(methods, sns.color_palette('colorblind', len(methods))))
-    for (m, p) in sorted({(r['method'], r['protocol']) for r in rs if r['protocol'] != 'finetune'}):
-        pts = sorted([r for r in rs if (r['method'], r['protocol']) == (m, p)], key=lambda r: r['target_sparsity'] or 0)
+    runs = [r for r in rs if r['protocol'] != 'finetune' and (protocols is None or r['protocol'] in protocols)]
+    labels = []
+    for (m, p) in sorted({(r['method'], r['protocol']) for r in runs}):
+        pts = sorted([r for r in runs if (r['method'], r['protocol']) == (m, p)], key=lambda r: r['target_sparsity'] or 0)
         ax.errorbar([_mean(r[xk]) for r in pts], [_mean(r[yk]) for r in pts], xerr=[_std(r[xk]) for r in pts],
-                    yerr=[_std(r[yk]) for r in pts], marker=PROTOCOL_MARKERS.get(p, 'o'), color=colors[m], label=f'{m} · {p}',
-                    alpha=.85, ms=6, lw=1, capsize=2)
+                    yerr=[_std(r[yk]) for r in pts], marker=PROTOCOL_MARKERS.get(p, 'o'), color=colors[m],
+                    label=m if protocols is not None and len(protocols) == 1 else f'{m} · {p}', alpha=.85, ms=6, lw=1, capsize=2)
         for r in pts:
             sp = _mean(r['sparsity']) if r.get('sparsity') is not None else r['target_sparsity']
-            ax.annotate(f'{sp:.2f}', (_mean(r[xk]), _mean(r[yk])), fontsize=6, xytext=(4, -8 if p == 'protect' else 3),
-                        textcoords='offset points', color=colors[m])
-    for r in (r for r in rs if r['protocol'] == 'finetune'):
-        ax.errorbar([_mean(r[xk])], [_mean(r[yk])], xerr=[_std(r[xk])], yerr=[_std(r[yk])], marker='X', ms=10, color='k',
-                    ls='none', zorder=5, label='finetune (all weights)')
+            if sp is not None: labels.append((_mean(r[xk]), _mean(r[yk]), f'{sp:.2f}', colors[m]))
+    for r in (r for r in rs if r['protocol'] == 'finetune' and finetune):
+        if finetune == 'point':
+            ax.errorbar([_mean(r[xk])], [_mean(r[yk])], xerr=[_std(r[xk])], yerr=[_std(r[yk])], marker='X', ms=10, color='k',
+                        ls='none', zorder=5, label='finetune (all weights)')
+        else: ax.axvline(_mean(r[xk]), color='k', ls='--', lw=1, label=f'finetuning: {"T = 1" if kind == "rt" else f"target {_mean(r[xk]):.3f}"}, {"R" if kind == "rt" else "source"} = {_mean(r[yk]):.2f}')
     if kind == 'rt':
-        ax.scatter([1], [1], marker='*', s=220, color='gold', edgecolor='k', zorder=6, label='goal: R = T = 1')
+        if finetune == 'point' or any(_mean(r[yk]) > 0.9 for r in runs):
+            ax.scatter([1], [1], marker='*', s=220, color='gold', edgecolor='k', zorder=6, label='goal: R = T = 1')
         ax.set_xlabel(f'relative target T = target acc. / finetuning\'s ({shift})'); ax.set_ylabel('retention R = source after / before')
     else:
         ref = rs[0]
         ax.scatter([_mean(ref['target_before'])], [_mean(ref['source_before'])], marker='*', s=220, color='grey', zorder=5,
                    label='source model (before)')
         ax.set_xlabel(f'target accuracy after transfer ({shift})'); ax.set_ylabel('source accuracy after transfer')
-    ax.grid(alpha=.3); ax.margins(0.08)
+    ax.grid(alpha=.3); ax.margins(0.12)
+    _place_labels(ax, labels)
     ax.set_title(title or (f'what each run kept and got: {shift}' if kind == 'rt' else f'source vs target accuracy: {shift}'))
     ax.legend(fontsize=7, loc='best', ncol=2, framealpha=.9)
     return ax
 
-def plot_all_pareto(results, path=None, kind: str = 'rt'):
-    "One Pareto panel per shift; saved to `path` (PNG) if given."
+def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift'):
+    "Pareto panels: one per shift (`by='shift'`), or a row per shift and a zoomed panel per protocol (`by='protocol'`); saved to `path` (PNG) if given."
     import matplotlib.pyplot as plt
+    if by not in ('shift', 'protocol'): raise ValueError(f"by is 'shift' or 'protocol', got {by!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))
-    fig, axs = plt.subplots(1, len(shifts), figsize=(6.4 * len(shifts), 4.8), squeeze=False)
-    for ax, s in zip(axs[0], shifts): plot_pareto(results, s, ax=ax, kind=kind)
+    protos = [p for p in dict.fromkeys(r.protocol for r in results) if p != 'finetune'] if by == 'protocol' else [None]
+    fig, axs = plt.subplots(len(shifts) if by == 'protocol' else 1, len(protos) if by == 'protocol' else len(shifts),
+                            figsize=(4.6 * len(protos), 4.0 * len(shifts)) if by == 'protocol' else (6.4 * len(shifts), 4.8), squeeze=False)
+    for i, s in enumerate(shifts):
+        if by == 'shift': plot_pareto(results, s, ax=axs[0][i], kind=kind); continue
+        for j, p in enumerate(protos):
+            plot_pareto(results, s, ax=axs[i][j], kind=kind, protocols=[p], finetune='line', title=f'{p} · {s}')
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
 
 # %% ../nbs/05_report.ipynb #2c5fa059
-def plot_density(results: list[TransferResult], ax=None, title='density per layer'):
-    "Density per layer of each run that has a mask (one bar group per layer)."
-    runs = {f'{r.method} {r.protocol} {r.target_sparsity:g}': r.layer_density for r in results if r.layer_density}
-    if not runs: raise ValueError("none of these results has a mask (finetune runs have none)")
-    return plot_layer_density(runs, ax=ax, title=title)
+def plot_density(results: list[TransferResult], ax=None, title='density per layer (fraction of weights kept)'):
+    "An annotated heatmap of the density of every layer (columns) in every run that has a mask (rows), seeds averaged."
+    import matplotlib.pyplot as plt, seaborn as sns
+    rows = {}
+    for r in results:
+        if not r.layer_density: continue
+        sp = f'{r.target_sparsity:g}' if r.target_sparsity is not None else 'free'
+        rows.setdefault(f'{r.method} · {r.protocol} · {sp}', []).append(r.layer_density)
+    if not rows: raise ValueError("none of these results has a mask (finetune and head runs have none)")
+    layers = list(dict.fromkeys(k for ds in rows.values() for d in ds for k in d))
+    grid = [[sum(d.get(l, float('nan')) for d in ds) / len(ds) for l in layers] for ds in rows.values()]
+    ax = ax or plt.subplots(figsize=(1.6 + 1.1 * len(layers), 0.9 + 0.32 * len(rows)))[1]
+    sns.heatmap(grid, ax=ax, annot=True, fmt='.2f', vmin=0, vmax=1, cmap='viridis', xticklabels=layers, yticklabels=list(rows),
+                annot_kws={'fontsize': 7}, cbar_kws={'label': 'density'})
+    ax.set_title(title); ax.tick_params(axis='y', labelsize=7); ax.tick_params(axis='x', labelsize=8, rotation=0)
+    return ax
 
 def plot_curves(histories: dict, name: str = 'target', ax=None, title=None):
     "Accuracy on evaluation set `name` along training, one line per `History` in `histories`."
