@@ -12,6 +12,7 @@ from .masks import METHODS
 from .train import cache_dir, get_device, train_source
 from .transfer import PROTOCOLS, load_results, plan_runs, run_grid, save_results
 from .report import format_table, plot_all_pareto, plot_density, summarize
+from .sequence import check_sequence, reproduce_sequence
 
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'parse_args', 'sparsity_warnings', 'shown', 'run', 'main']
@@ -42,6 +43,9 @@ def parse_args(argv=None):
     p.add_argument('--fresh', action='store_true', help='ignore finished runs in --out and compute everything again')
     p.add_argument('--no-progress', action='store_true', help='hide progress bars')
     p.add_argument('--max-steps', type=int, default=None, help='cap on the training steps of every stage (smoke tests)')
+    p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the source and then each SHIFT in order '
+                   'on one network with the four chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five) '
+                   'and write sequence.csv, sequence.json and plots')
     a = p.parse_args(argv)
     for k, v in (FULL if a.full else QUICK).items():
         if getattr(a, k) is None: setattr(a, k, v)
@@ -57,6 +61,7 @@ def parse_args(argv=None):
         if out.exists() and not out.is_dir(): raise ValueError(f'--out {a.out} is a file; give a folder for the results')
         if not a.fresh and (out / 'results.csv').exists(): load_results(out / 'results.csv')
         get_device(a.device)
+        if a.sequence is not None: check_sequence(a.sequence, full=a.full)
     except (ValueError, RuntimeError) as e: p.error(str(e))
     return a
 
@@ -78,6 +83,10 @@ def shown(path) -> str:
 def run(argv=None):
     "Run the command with `argv`; returns the result records."
     a = parse_args(argv)
+    if a.sequence is not None:          # many domains on one network: see 04a_sequence
+        return reproduce_sequence(a.out, a.sequence, a.full, epochs=a.epochs, ft_epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
+                                  train_size=a.target_size, seed=a.seeds[0], device=a.device, root=a.root, max_steps=a.max_steps,
+                                  progress=not a.no_progress)
     t0, out = time.perf_counter(), Path(a.out)
     subset = 'full' if a.full else 'mini'
     src_train, src_test = fashion_mnist('train', subset, a.root), fashion_mnist('test', subset, a.root)
