@@ -19,9 +19,9 @@ __all__ = ['QUICK', 'FULL', 'parse_args', 'sparsity_warnings', 'shown', 'run', '
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
-             protocols=['protect', 'isolate', 'adapt'], target_size=0)
+             protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=0)
 FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9],
-            protocols=['protect', 'isolate', 'adapt'], target_size=20_000)
+            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=20_000)
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
