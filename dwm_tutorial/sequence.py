@@ -20,8 +20,8 @@ from .transfer import freeze_entries, storage_bits, view_state
 # %% auto #0
 __all__ = ['SEQUENCE', 'CHAINS', 'CHAIN_METHODS', 'SEQ_FORMAT', 'LOW', 'QUICK_SEQUENCE', 'Domain', 'fashion_sequence',
            'check_domains', 'plan_shares', 'ChainResult', 'save_chains', 'load_chains', 'fingerprint', 'claim_mask',
-           'check_chain', 'run_chain', 'run_chains', 'chain_summary', 'plot_matrix', 'plot_chains', 'plot_lines',
-           'check_sequence', 'reproduce_sequence']
+           'check_chain', 'run_chain', 'run_chains', 'chain_summary', 'plot_matrix', 'plot_ownership', 'plot_chains',
+           'plot_lines', 'check_sequence', 'reproduce_sequence']
 
 # %% ../nbs/04a_sequence.ipynb #6b00e678
 SEQUENCE = ('identity', 'rot90', 'invert', 'vflip', 'noise', 'blur')
@@ -111,6 +111,7 @@ class ChainResult:
     average: float                 # mean of the last row
     bwt: float                     # mean over j < K-1 of A[K-1][j] - A[j][j]
     kept: list                     # per domain, the fraction of masked weights its mask keeps (None: no mask)
+    layer_kept: list               # per domain, {layer: the fraction of the layer's weights its mask keeps} (None: no mask)
     shares: list | None            # isolate: the planned shares
     sparsity: float | None         # adapt: the target sparsity of every mask
     steps: list                    # cumulative optimizer steps at the end of each domain
@@ -275,7 +276,7 @@ def _isolate(src, domains, method, shares, keep_last, stage, kw):
             steps += n
         for l in layers: owner[l][mine[l]] = i + 1
         own.append(_own(state, layers))
-        yield views, steps, sum(int(m.sum()) for m in mine.values()) / n_masked
+        yield views, steps, sum(int(m.sum()) for m in mine.values()) / n_masked, {l: m.float().mean().item() for l, m in mine.items()}
     final = {f'{l}.weight': state[f'{l}.weight'] for l in layers}
     return [_masked_view(src, final, own[j], None if (j == K - 1 and keep_last) else
                          {l: (owner[l] > 0) & (owner[l] <= j + 1) for l in layers}, dev) for j in range(K)]
@@ -285,7 +286,7 @@ def _adapt(src, domains, method, sparsity, stage, kw):
     base = _plain(src); weights = {f'{l}.weight': base[f'{l}.weight'] for l in layers}
     masks, own = [None], [_own(base, layers)]
     views = lambda: [_masked_view(src, weights, own[j], masks[j], dev) for j in range(len(own))]
-    yield views, 0, None
+    yield views, 0, None, None
     for d in domains[1:]:
         net = _fresh(src, base, dev)
         if method in LEARNED:
@@ -297,19 +298,20 @@ def _adapt(src, domains, method, sparsity, stage, kw):
             fit(net, d.train, freeze_norm=True, desc=f'{d.name}: head and biases', **{**stage, 'epochs': kw['epochs']})
             steps = run_steps(len(d.train), kw['epochs'], 128, kw['max_steps'], kw['min_steps'])
         masks.append(get_masks(net)); own.append(_own(_plain(net), layers))
-        yield views, steps, sum(int(m.sum()) for m in masks[-1].values()) / sum(m.numel() for m in masks[-1].values())
+        yield (views, steps, sum(int(m.sum()) for m in masks[-1].values()) / sum(m.numel() for m in masks[-1].values()),
+               {l: m.float().mean().item() for l, m in masks[-1].items()})
     return views()
 
 def _baseline(src, domains, chain, stage):
     dev = stage['device']
     nets = [_fresh(src, _plain(src), dev)]
-    yield (lambda: list(nets)), 0, None
+    yield (lambda: list(nets)), 0, None, None
     for d in domains[1:]:
         net = nets[-1] if chain == 'sequential' else _fresh(src, _plain(src), dev)
         fit(net, d.train, desc=f'{d.name}: finetune', **stage)
         nets.append(net)
         yield ((lambda: [net] * len(nets)) if chain == 'sequential' else (lambda: list(nets))), \
-              run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps']), None
+              run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps']), None, None
     return [nets[-1]] if chain == 'sequential' else nets
 
 # %% ../nbs/04a_sequence.ipynb #6327fc38
@@ -330,16 +332,16 @@ def run_chain(source_model, domains, chain: str = 'isolate', method: str | None 
     if chain == 'isolate': gen = _isolate(src, domains, method, shares, keep_last, stage, kw)
     elif chain == 'adapt': gen = _adapt(src, domains, method, sparsity, stage, kw)
     else: gen = _baseline(src, domains, chain, stage)
-    A, fps, kept, steps, secs, t0, total = [], [], [], [], [], time.perf_counter(), 0
+    A, fps, kept, lkept, steps, secs, t0, total = [], [], [], [], [], [], time.perf_counter(), 0
     bar = tqdm(total=K, desc=f'{chain} chain', disable=not progress, leave=False)
     while True:
-        try: views, n, k = next(gen)
+        try: views, n, k, lk = next(gen)
         except StopIteration as e: serving = e.value; break
         bar.update()
         nets, i = views(), len(A)
         A.append([evaluate(v, domains[j].test, device=dev) for j, v in enumerate(nets)] + [None] * (K - i - 1))
         fps.append([fingerprint(v) for v in nets] + [None] * (K - i - 1))
-        total += n; steps.append(total); kept.append(k); secs.append(round(time.perf_counter() - t0, 2))
+        total += n; steps.append(total); kept.append(k); lkept.append(lk); secs.append(round(time.perf_counter() - t0, 2))
     bar.close()
     n_params = sum(p.numel() for p in src.parameters())
     n_masked = sum(src.get_submodule(l).weight.numel() for l in maskable_layers(src))
@@ -351,7 +353,7 @@ def run_chain(source_model, domains, chain: str = 'isolate', method: str | None 
                                                + (" (topk keeps the same fraction of every layer, and a layer had less free)" if method == 'topk' else ""))
     last = A[-1]
     res = ChainResult(chain, method or 'none', names, A, sum(last) / K, sum(last[j] - A[j][j] for j in range(K - 1)) / max(1, K - 1),
-                      kept, shares, sparsity if chain == 'adapt' else None, steps, secs, int(bits), round(bits / n_params, 4),
+                      kept, lkept, shares, sparsity if chain == 'adapt' else None, steps, secs, int(bits), round(bits / n_params, 4),
                       round(bits / n_params / max(1, K - 1), 4), n_params, n_masked, fps, notes, seed, setting)
     res.networks = serving
     return res
@@ -392,26 +394,50 @@ def plot_matrix(result: ChainResult, ax=None, title=None, cbar: bool = False):
                           f"avg {result.average:.3f}, BWT {result.bwt:+.3f}, {result.bits_per_domain:g} bits/w/dom", fontsize=9)
     return ax
 
-def plot_chains(results, path=None):
-    "One accuracy-matrix heatmap per chain, side by side; saved to `path` (PNG) if given."
+def plot_ownership(result: ChainResult, ax=None, title=None):
+    "Per masked layer, the fraction of its weights each domain's mask keeps (isolate: owns), stacked, and what is left free."
     import matplotlib.pyplot as plt
+    doms = [(d, lk) for d, lk in zip(result.domains, result.layer_kept) if lk]
+    if not doms: raise ValueError(f"the {result.chain} chain keeps no mask: nothing to draw")
+    layers = list(doms[0][1])
+    ax = ax or plt.subplots(figsize=(7, 0.9 + 0.45 * len(layers)))[1]
+    left = [0.0] * len(layers)
+    for i, (d, lk) in enumerate(doms):
+        ax.barh(range(len(layers)), [lk[l] for l in layers], left=left, color=plt.cm.tab10.colors[i % 10], edgecolor='w', label=d)
+        left = [a + lk[l] for a, l in zip(left, layers)]
+    if result.chain == 'isolate':
+        ax.barh(range(len(layers)), [1 - a for a in left], left=left, color='lightgrey', edgecolor='w', label='free')
+    ax.set_yticks(range(len(layers)), layers); ax.invert_yaxis(); ax.set_xlim(0, 1 if result.chain == 'isolate' else max(left))
+    ax.set_xlabel('fraction of the layer\'s weights'); ax.legend(fontsize=7, ncol=min(7, len(doms) + 1), loc='upper center', bbox_to_anchor=(0.5, -0.35))
+    ax.set_title(title or f'who owns each layer: {result.chain} · {result.method}', fontsize=9)
+    return ax
+
+def _grid(n, ncols, w, h):
+    import matplotlib.pyplot as plt
+    ncols = min(n, ncols or n); nrows = math.ceil(n / ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * w, nrows * h), squeeze=False)
+    for ax in axs.flat[n:]: ax.set_visible(False)
+    return fig, axs.flat[:n]
+
+def plot_chains(results, path=None, ncols: int | None = None):
+    "One accuracy-matrix heatmap per chain, `ncols` to a row (default: all); saved to `path` (PNG) if given."
     K = len(results[0].domains)
-    fig, axs = plt.subplots(1, len(results), figsize=(len(results) * (1.0 + 0.75 * K), 1.2 + 0.6 * K), squeeze=False)
-    for ax, r in zip(axs[0], results): plot_matrix(r, ax=ax)
+    fig, axs = _grid(len(results), ncols, 1.0 + 0.75 * K, 1.2 + 0.6 * K)
+    for ax, r in zip(axs, results): plot_matrix(r, ax=ax)
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
 
-def plot_lines(results, path=None):
+def plot_lines(results, path=None, ncols: int | None = None):
     "Per chain, each domain's accuracy after every later domain, against the training steps of the whole sequence."
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, len(results), figsize=(3.6 * len(results), 3.2), squeeze=False, sharey=True)
-    for ax, r in zip(axs[0], results):
+    fig, axs = _grid(len(results), ncols, 3.6, 3.2)
+    for ax, r in zip(axs, results):
         for j, name in enumerate(r.domains):
             ax.plot(r.steps[j:], [row[j] for row in r.accuracy[j:]], marker='.', label=name)
         ax.set_title(f"{r.chain}{'' if r.method == 'none' else ' · ' + r.method}", fontsize=9)
         ax.set_xlabel('training steps so far'); ax.grid(alpha=.3); ax.set_ylim(0, 1)
-    axs[0][0].set_ylabel('accuracy'); axs[0][-1].legend(fontsize=7, loc='lower right')
+    for ax in axs: ax.set_ylabel('accuracy')
+    axs[-1].legend(fontsize=7, loc='lower right')
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
