@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean docs docs-check docs-browser
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean docs docs-check docs-browser lab-browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ data:
 	else echo "data: not root or no apt-get; only the mini subset in data/ is available"; fi
 
 setup: $(VENV)/.installed data
+	@# nbdev's hooks: Jupyter's pre-save hook (~/.jupyter) cleans a notebook as JupyterLab saves it (jupyter_hooks in
+	@# [tool.nbdev]), a git merge driver for notebooks (.gitconfig, .gitattributes). No diff driver: `git diff` stays plain.
+	@$(BIN)/nbdev-install-hooks --diff false >/dev/null
 
 reproduce: setup
 	$(BIN)/dwm-reproduce $(ARGS)
@@ -81,6 +84,14 @@ $(BROWSER_VENV)/.installed:
 
 docs-browser: docs $(BROWSER_VENV)/.installed
 	$(BROWSER_VENV)/bin/python tools/browser_check_docs.py _docs
+
+# The playground in a real JupyterLab (its own, from .venv, on a free port, stopped by its PID), in the same headless
+# Chromium: every notebook opened and saved leaves git clean; the playground's plot and readouts follow the slider,
+# method, threshold mode and retrain; input-to-plot latency -> bench/results/playground_latency.json, screenshot ->
+# nbs/images/playground.png. LAB_ARGS=--quick runs the lesson as its tests do (and writes neither).
+LAB_ARGS ?=
+lab-browser: setup $(BROWSER_VENV)/.installed
+	$(BROWSER_VENV)/bin/python tools/jupyterlab_check.py $(LAB_ARGS)
 
 # nbdev 2 reads settings.ini (nbdev 3 reads pyproject.toml's [tool.nbdev] and ignores settings.ini).
 # In a venv of its own, nbdev 2 must export exactly the committed modules and pass its tests on the

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .data import take
+from .data import make_loader, take
 from .masks import (LEARNED, _keep_top, add_masks, layer_density, learn_masks, masked_layers,
                                 maskable_layers, plot_layer_density)
 from .train import evaluate
@@ -38,25 +38,32 @@ def masks_at(scores: dict, method: str, sparsity: float | None = None, threshold
     return {n: _keep_top(s.float(), 1 - sparsity).bool() for n, s in scores.items()}   # topk ranks by the score itself
 
 # %% ../nbs/06_widgets.ipynb #8e0e7af9
+def _stack(ds, device=None):
+    "All of `ds` as one (images, labels) pair of tensors."
+    xb, yb = next(iter(make_loader(ds, bs=len(ds))))
+    return xb.to(device), torch.as_tensor(yb).to(device)
+
 @dataclass
 class Playground:
-    "State of the sparsity playground: a source model, per-method scores, evaluation sets."
+    "State of the sparsity playground: a source model, per-method scores, a fixed evaluation subset of each set."
     model: nn.Module
     eval_sets: dict
     train_ds: object = None
     scores: dict = field(default_factory=dict)
-    n_eval: int = 1000
+    n_eval: int = 1000            # the first n_eval images of each evaluation set (a fixed subset)
+    bs: int = 100                 # small batches are fastest on a CPU
+    cache_size: int = 256         # updates remembered (method, setting) -> result
 
     def __post_init__(self):
         self.model = copy.deepcopy(self.model).eval()
         self.eval_sets = {k: take(v, self.n_eval) for k, v in self.eval_sets.items()}
-        self._net = copy.deepcopy(self.model)
-        add_masks(self._net, 'fixed', masks={n: torch.ones_like(self._net.get_submodule(n).weight, dtype=torch.bool)
-                                             for n in maskable_layers(self._net)})
-        self._net.eval()
-        if 'magnitude' not in self.scores:
-            self.scores['magnitude'] = {n: self._net.get_submodule(n).parametrizations.weight.original.detach().abs().clone()
-                                        for n in masked_layers(self._net)}
+        dev = next(self.model.parameters()).device
+        self._data = {k: _stack(ds, dev) for k, ds in self.eval_sets.items()}         # stacked once
+        self._net = copy.deepcopy(self.model).eval()                                     # weights := W * mask
+        self._layers = {n: self._net.get_submodule(n) for n in maskable_layers(self._net)}
+        self._w = {n: m.weight.detach().clone() for n, m in self._layers.items()}       # the frozen source weights
+        self._sorted, self._cache = {}, {}
+        if 'magnitude' not in self.scores: self.scores['magnitude'] = {n: w.abs() for n, w in self._w.items()}
         if 'random' not in self.scores:
             g = torch.Generator().manual_seed(0)
             self.scores['random'] = {n: torch.rand(s.shape, generator=g) for n, s in self.scores['magnitude'].items()}
@@ -67,78 +74,179 @@ class Playground:
 
     def masks(self, method, sparsity=None, threshold=None) -> dict:
         if method not in self.scores: raise ValueError(f"no scores for {method!r}; have {self.methods} (learn them with retrain)")
-        return masks_at(self.scores[method], method, sparsity, threshold)
+        sc = self.scores[method]
+        if method in ('ste', 'gumbel') and threshold is None and sparsity is not None:   # masks_at's cut, from scores sorted once
+            if method not in self._sorted: self._sorted[method] = torch.cat([s.flatten() for s in sc.values()]).sort().values
+            v = self._sorted[method]; k = int(round(sparsity * v.numel()))
+            cut = -float('inf') if k == 0 else v[k - 1].item()
+            return {n: s > cut for n, s in sc.items()}
+        return masks_at(sc, method, sparsity, threshold)
+
+    def _accuracy(self, x, y) -> float:
+        with torch.inference_mode():
+            return sum((self._net(x[i:i + self.bs]).argmax(1) == y[i:i + self.bs]).sum().item()
+                       for i in range(0, len(y), self.bs)) / len(y)
 
     def update(self, method: str, sparsity: float | None = None, threshold: float | None = None) -> dict:
         "Slider callback: accuracies and densities of the source model under `method`'s mask at this setting."
         t0 = time.perf_counter()
+        key = (method, None if sparsity is None else round(float(sparsity), 6), None if threshold is None else round(float(threshold), 9))
+        if key in self._cache: return {**self._cache[key], 'cached': True, 'seconds': time.perf_counter() - t0}
         masks = self.masks(method, sparsity, threshold)
-        for n, P in masked_layers(self._net).items(): P.fixed.copy_(masks[n].to(P.fixed.dtype))
-        accs = {k: evaluate(self._net, ds, bs=100) for k, ds in self.eval_sets.items()}   # small batches are fastest on a CPU
+        with torch.no_grad():
+            for n, m in self._layers.items(): m.weight.copy_(self._w[n] * masks[n])
+        accs = {k: self._accuracy(x, y) for k, (x, y) in self._data.items()}
         dens = layer_density(masks)
         kept = sum(m.sum().item() for m in masks.values()) / sum(m.numel() for m in masks.values())
-        return dict(method=method, sparsity=1 - kept, layer_density=dens, accuracy=accs, seconds=time.perf_counter() - t0)
+        r = dict(method=method, sparsity=1 - kept, layer_density=dens, accuracy=accs, n_eval={k: len(y) for k, (_, y) in self._data.items()})
+        if len(self._cache) >= self.cache_size: self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = r
+        return {**r, 'cached': False, 'seconds': time.perf_counter() - t0}
 
-    def retrain(self, method: str, sparsity: float, steps: int = 50, tau: float = 1.0, penalty: float | None = None,
+    def retrain(self, method: str, sparsity: float | None, steps: int = 50, tau: float = 1.0, penalty: float | None = None,
                 progress: bool = True):
-        "Button callback: learn `method`'s scores for `steps` steps on `train_ds` (starting afresh), store them."
+        "Button callback: learn `method`'s scores for `steps` steps on `train_ds` (starting afresh), store them. `sparsity=None` (ste/gumbel): no target, the penalty sets the sparsity."
         if method not in LEARNED: raise ValueError(f"{method!r} masks are not learned; retrain one of {', '.join(LEARNED)}")
         if self.train_ds is None: raise ValueError("this playground has no train_ds to learn from")
         net = copy.deepcopy(self.model)
         add_masks(net, method, sparsity=sparsity, tau=tau, penalty=penalty)
         run = learn_masks(net, self.train_ds, max_steps=steps, progress=progress)
         self.scores[method] = scores_of(net)
+        self._sorted.pop(method, None)
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != method}
         return run
 
 # %% ../nbs/06_widgets.ipynb #9635e7f7
 def draw(result: dict, fig=None):
-    "Density bars and accuracy bars of one `Playground.update` result."
-    import matplotlib.pyplot as plt
-    fig = fig or plt.figure(figsize=(9, 3.2))
-    fig.clf(); a1, a2 = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[2, 1]))
-    plot_layer_density({result['method']: result['layer_density']}, ax=a1,
-                       title=f"{result['method']}: sparsity {result['sparsity']:.2f}")
-    names, accs = list(result['accuracy']), list(result['accuracy'].values())
-    a2.bar(names, accs, color=['tab:blue', 'tab:orange', 'tab:green'][:len(names)])
-    for i, v in enumerate(accs): a2.text(i, v + 0.02, f'{v:.3f}', ha='center', fontsize=9)
-    a2.set_ylim(0, 1.05); a2.set_ylabel('accuracy'); a2.set_title('masked source model')
-    fig.tight_layout()
+    "Density bars and accuracy bars of one `Playground.update` result; a figure `draw` made before is updated in place (fast)."
+    if fig is None:
+        import matplotlib.pyplot as plt
+        fig = plt.figure(figsize=(9, 3.2))
+    layers, names = list(result['layer_density']), list(result['accuracy'])
+    dens, accs = [result['layer_density'][l] for l in layers], [result['accuracy'][k] for k in names]
+    art = getattr(fig, '_dwm_draw', None)
+    if art is None or art['layers'] != layers or art['names'] != names or len(fig.axes) != 2:
+        fig.clf(); a1, a2 = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[2, 1]))
+        b1 = a1.bar(range(len(layers)), dens, width=0.6, color='tab:blue')
+        a1.set_xticks(range(len(layers)), layers); a1.set_ylim(0, 1.12); a1.set_ylabel('density (fraction kept)')
+        a1.grid(axis='y', alpha=.3)
+        b2 = a2.bar(range(len(names)), accs, color=['tab:blue', 'tab:orange', 'tab:green', 'tab:red'][:len(names)])
+        a2.set_xticks(range(len(names)), [n.replace(' (', '\n(') for n in names], fontsize=8)
+        a2.set_ylim(0, 1.12); a2.set_ylabel('accuracy')
+        t1 = [a1.text(i, 0, '', ha='center', va='bottom', fontsize=8) for i in range(len(layers))]
+        t2 = [a2.text(i, 0, '', ha='center', va='bottom', fontsize=9) for i in range(len(names))]
+        art = fig._dwm_draw = dict(layers=layers, names=names, bars=(b1, b2), texts=(t1, t2), axes=(a1, a2), laid_out=False)
+    for bars, texts, vals, fmt in zip(art['bars'], art['texts'], (dens, accs), ('{:.2f}', '{:.3f}')):
+        for b, t, v in zip(bars, texts, vals): b.set_height(v); t.set_position((b.get_x() + b.get_width() / 2, v + 0.01)); t.set_text(fmt.format(v))
+    a1, a2 = art['axes']
+    a1.set_title(f"{result['method']}: density per layer (sparsity {result['sparsity']:.2f})", fontsize=10)
+    n = result.get('n_eval', {})
+    a2.set_title('masked source model' + (f" ({min(n.values())} images)" if n and len(set(n.values())) == 1 else ''), fontsize=10)
+    if not art['laid_out']: fig.tight_layout(); art['laid_out'] = True     # once: the layout does not change between updates
     return fig
 
 # %% ../nbs/06_widgets.ipynb #1d171241
-def playground(pg: Playground):
-    "The interactive controls for `pg` (an ipywidgets VBox)."
-    import ipywidgets as W
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-    method = W.Dropdown(options=pg.methods, value=pg.methods[0], description='method')
-    sp = W.FloatSlider(value=0.8, min=0.0, max=0.99, step=0.01, description='sparsity', continuous_update=False)
-    use_thr = W.Checkbox(value=False, description='use threshold instead')
-    thr = W.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.01, description='threshold', continuous_update=False, readout_format='.3f')
-    tau = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, description='gumbel τ')
-    pen = W.FloatLogSlider(value=1e-6, base=10, min=-9, max=-3, description='penalty')
-    steps = W.IntSlider(value=100, min=10, max=1000, step=10, description='steps')
-    btn = W.Button(description='retrain (short)', icon='refresh')
-    out, info = W.Output(), W.HTML()
-    with out: fig = plt.figure(figsize=(9, 3.2)); plt.close(fig)
+def _png(fig, dpi=90) -> bytes:
+    import io
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi); return buf.getvalue()
 
-    def refresh(*_):
-        learned = method.value in ('ste', 'gumbel')
-        for w in (use_thr, thr): w.layout.display = None if learned else 'none'
-        tau.layout.display = None if method.value == 'gumbel' else 'none'
+def playground(pg: Playground, sparsity: float = 0.8, steps: int = 100):
+    "The interactive controls for `pg` (an ipywidgets VBox; its `controls` dict names each widget, for tests)."
+    import ipywidgets as W
+    from matplotlib.figure import Figure
+    def wide(): return dict(style={'description_width': '70px'}, layout=W.Layout(width='330px'))   # a Layout each
+    method = W.Dropdown(options=pg.methods, value=pg.methods[0], description='method', **wide())
+    sp = W.FloatSlider(value=sparsity, min=0.0, max=0.99, step=0.01, description='sparsity', continuous_update=False, **wide())
+    use_thr = W.Checkbox(value=False, description='threshold mode', indent=False, layout=W.Layout(width='330px'))
+    thr = W.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.01, description='threshold', continuous_update=False,
+                        readout_format='.3g', disabled=True, **wide())
+    tau = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description='gumbel τ', readout_format='.2g',
+                           continuous_update=False, **wide())
+    pen = W.FloatLogSlider(value=1e-6, base=10, min=-9, max=-3, step=1, description='penalty λ', readout_format='.0e',
+                           continuous_update=False, **wide())
+    stp = W.IntSlider(value=steps, min=10, max=1000, step=10, description='steps', continuous_update=False, **wide())
+    btn = W.Button(description='retrain', icon='refresh', layout=W.Layout(width='220px'))
+    retrain_row = W.VBox([W.HBox([tau, pen]), W.HBox([stp, btn])])
+    note, info, prog = W.HTML(), W.HTML(), W.Output()
+    plot = W.Image(format='png')
+    fig = Figure(figsize=(9, 3.2))
+    sizes = sorted({len(y) for _, y in pg._data.values()})
+    n_eval = f'{sizes[0]:,}' if len(sizes) == 1 else ' / '.join(f'{n:,}' for n in sizes)
+    style = W.HTML('<style>.dwm-off { opacity: 0.4; }</style>')          # an inactive slider looks inactive
+    state = dict(busy=False)
+    names = dict(method=method, sparsity=sp, threshold_mode=use_thr, threshold=thr, tau=tau, penalty=pen, steps=stp,
+                 retrain=btn, retrain_row=retrain_row, note=note, info=info, progress=prog, plot=plot)
+    for k, w in names.items(): w.add_class(f"dwm-{k.replace('_', '-')}")
+
+    def thr_range(m):
+        "The threshold slider spans the bulk of `m`'s scores (ste scores and Gumbel logits differ by orders of magnitude)."
+        v = torch.cat([s.flatten() for s in pg.scores[m].values()]).float()
+        q = torch.quantile(v[:: max(1, v.numel() // 100_000)], torch.tensor([0.01, 0.99])).tolist()
+        lo, hi = min(q[0], -1e-6), max(q[1], 1e-6)
+        thr.min, thr.max = -1e9, 1e9                      # widen first, so that setting min/max never clamps twice
+        thr.value = 0.0; thr.min, thr.max, thr.step = lo, hi, (hi - lo) / 200
+
+    def controls():
+        m, learned = method.value, method.value in ('ste', 'gumbel')
+        on = learned and use_thr.value
+        use_thr.layout.display = thr.layout.display = None if learned else 'none'
+        sp.disabled, thr.disabled = on, not on                # one of the two sets the mask
+        tau.layout.display = None if m == 'gumbel' else 'none'
         pen.layout.display = None if learned else 'none'
-        btn.disabled = method.value not in LEARNED
-        r = pg.update(method.value, None if (learned and use_thr.value) else sp.value, thr.value if (learned and use_thr.value) else None)
-        draw(r, fig)
-        with out: out.clear_output(wait=True); display(fig)
-        info.value = f"reached sparsity <b>{r['sparsity']:.3f}</b> · update took {1000 * r['seconds']:.0f} ms"
+        pen.disabled = not on                                  # the penalty only acts when retraining with sparsity=None
+        for w in (sp, thr, pen): (w.add_class if w.disabled else w.remove_class)('dwm-off')
+        retrain_row.layout.display = None if m in LEARNED else 'none'     # magnitude/random: no steps, no button
+        stp.disabled = btn.disabled = m not in LEARNED
+        btn.description = 'retrain (no target)' if on else f'retrain at {sp.value:.2f}' if m in LEARNED else 'retrain'
+        tips = [f'accuracy on a fixed subset: the first {n_eval} test images of each set, so that an update stays fast']
+        if learned:
+            tips.append('threshold mode: the scores are cut at the threshold (0 = the mask as learned); the sparsity slider is off. '
+                        'Retrain then learns with no target sparsity (sparsity=None): only then does the penalty λ act'
+                        if on else 'the penalty λ only acts in threshold mode: with a target sparsity the schedule and the final cut set the sparsity')
+        if m in ('magnitude', 'random'): tips.append(f'{m} masks are not learned: nothing to retrain')
+        note.value = '<br>'.join(f'<small>{t}</small>' for t in tips)
+
+    def refresh(*_, extra=''):
+        if state['busy']: return
+        controls()
+        on = method.value in ('ste', 'gumbel') and use_thr.value
+        try: r = pg.update(method.value, None if on else sp.value, thr.value if on else None)
+        except Exception as e: info.value = f'<b>error:</b> {e}'; return
+        plot.value = _png(draw(r, fig))
+        accs = ' · '.join(f'{k} <b>{v:.3f}</b>' for k, v in r['accuracy'].items())
+        info.value = (f"<b>{r['method']}</b> · reached sparsity <b>{r['sparsity']:.3f}</b> · accuracy: {accs} · "
+                      f"update {1000 * r['seconds']:.0f} ms{' (seen before)' if r['cached'] else ''}{extra}")
+
+    def on_method(ch):
+        if state['busy']: return
+        if method.value in ('ste', 'gumbel'):
+            state['busy'] = True
+            try: thr_range(method.value)
+            finally: state['busy'] = False
+        refresh()
 
     def retrain(_):
-        btn.disabled = True
-        with out: pg.retrain(method.value, sp.value, steps.value, tau.value, pen.value)
-        method.options = pg.methods; btn.disabled = False; refresh()
+        m, on = method.value, method.value in ('ste', 'gumbel') and use_thr.value
+        btn.disabled = True; t = time.perf_counter()
+        try:
+            prog.clear_output()
+            with prog: run = pg.retrain(m, None if on else sp.value, stp.value, tau.value, pen.value if on else None)
+            prog.clear_output()
+        except Exception as e:
+            btn.disabled = False; info.value = f'<b>retrain failed:</b> {e}'; return
+        state['busy'] = True
+        try:
+            method.options = pg.methods; method.value = m
+            if m in ('ste', 'gumbel'): thr_range(m)
+        finally: state['busy'] = False
+        refresh(extra=f' · retrained {m} for {stp.value} steps in {time.perf_counter() - t:.1f} s (learned sparsity {run.sparsity:.3f})')
 
-    for w in (method, sp, use_thr, thr): w.observe(refresh, names='value')
+    method.observe(on_method, names='value')
+    for w in (sp, use_thr, thr): w.observe(refresh, names='value')
     btn.on_click(retrain)
+    if method.value in ('ste', 'gumbel'): thr_range(method.value)
     refresh()
-    return W.VBox([W.HBox([method, sp]), W.HBox([use_thr, thr]), W.HBox([tau, pen, steps, btn]), info, out])
+    ui = W.VBox([style, W.HBox([method, sp]), W.HBox([use_thr, thr]), retrain_row, note, info, prog, plot])
+    ui.add_class('dwm-playground')
+    ui.controls = names
+    return ui

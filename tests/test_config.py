@@ -133,7 +133,7 @@ INI_BREAKS = {
     'readme_nb':        (r'^readme_nb = .*$', 'readme_nb = README.ipynb'),
     'put_version_in_init': (r'^put_version_in_init = .*$', 'put_version_in_init = False'),
     'cell_timeout':     (r'^cell_timeout = .*$', 'cell_timeout = 60'),
-    'jupyter_hooks':    (r'^jupyter_hooks = .*$', 'jupyter_hooks = True'),
+    'jupyter_hooks':    (r'^jupyter_hooks = .*$', 'jupyter_hooks = False'),
     'version':          (r'^version = .*$', 'version = 0.0.9'),
     'lib_name':         (r'^lib_name = .*$', 'lib_name = dwm_tutorial2'),
     'requirements':     (r'^requirements = .*$', 'requirements = torch'),
