@@ -146,15 +146,25 @@ def save_check(page, lab, notebooks):
         page.goto(f'{lab.base}lab/tree/{nb}?reset', wait_until='domcontentloaded')
         page.wait_for_selector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell', timeout=60_000)
         page.wait_for_selector('.jp-NotebookPanel .jp-Toolbar-kernelName', timeout=60_000)
-        with page.expect_response(lambda r: r.request.method == 'PUT' and '/api/contents/' in r.url, timeout=60_000) as resp:
-            page.keyboard.press('Control+s')
-            try:                                           # saved on disk by someone else since we opened it: never overwrite
-                page.wait_for_selector('.jp-Dialog', timeout=1500)
-                page.locator('.jp-Dialog button', has_text='Cancel').first.click()
-                bad.append(f'{nb}: changed on disk while the check had it open (someone else editing?); not saved')
-                continue
-            except Exception: pass
-        if resp.value.status != 200: bad.append(f'{nb}: save answered HTTP {resp.value.status}')
+        # focus the notebook as a user does (a click in it), then Ctrl+S; once more if JupyterLab was not ready for the key
+        status, conflict = None, False
+        for attempt in range(3):
+            page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook').first.click(position={'x': 5, 'y': 5})
+            try:
+                with page.expect_response(lambda r: r.request.method == 'PUT' and '/api/contents/' in r.url, timeout=20_000) as resp:
+                    page.keyboard.press('Control+s')
+                    try:                                   # saved on disk by someone else since we opened it: never overwrite
+                        page.wait_for_selector('.jp-Dialog', timeout=1500)
+                        page.locator('.jp-Dialog button', has_text='Cancel').first.click(); conflict = True
+                    except Exception: pass
+                    if conflict: raise TimeoutError('conflict')
+                status = resp.value.status; break
+            except Exception:
+                if conflict: break
+        if conflict:
+            bad.append(f'{nb}: changed on disk while the check had it open (someone else editing?); not saved'); continue
+        if status is None: bad.append(f'{nb}: Ctrl+S did not save it (no PUT to the server in 3 tries)'); continue
+        if status != 200: bad.append(f'{nb}: save answered HTTP {status}')
         after = path.read_bytes()
         saved = path.stat().st_mtime_ns != mtime
         if after != before:
