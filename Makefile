@@ -52,8 +52,13 @@ sync: setup
 nbtest: setup
 	$(BIN)/nbdev-test --n-workers 2 --timing
 
+# tests marked slow (a run SIGKILLed at several points resumes to the uninterrupted results) are left to `make test-slow`
 pytest: setup
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q -m "not slow" tests
+
+.PHONY: test-slow
+test-slow: setup
+	$(BIN)/pytest -q -m slow tests
 
 test: sync nbtest pytest docs-check
 

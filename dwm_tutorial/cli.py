@@ -4,18 +4,21 @@
 
 # %% ../nbs/07_cli.ipynb #acfb7808
 from __future__ import annotations
-import argparse, time
+import argparse, os, sys, tempfile, time, warnings
 from pathlib import Path
 
-from .data import SHIFTS, atomic_write, check_shift, fashion_mnist, make_domains, random_subset
+from .data import (MINI_NAME, ROOT_LAYOUTS, SHIFTS, atomic_write, check_shift, fashion_mnist, fingerprint, make_domains,
+                               random_subset, read_split, root_files, sweep_temp)
 from .masks import METHODS
-from .train import cache_dir, get_device, train_source
-from .transfer import PROTOCOLS, load_results, plan_runs, run_grid, save_results
+from .models import SmallCNN
+from .train import MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, source_key, train_source
+from .transfer import PROTOCOLS, merge_results, plan_runs, read_results, run_grid, unique
 from .report import format_table, plot_all_pareto, plot_density, summarize
 from .sequence import check_sequence, reproduce_sequence
 
 # %% auto #0
-__all__ = ['QUICK', 'FULL', 'parse_args', 'sparsity_warnings', 'shown', 'run', 'main']
+__all__ = ['QUICK', 'FULL', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings', 'shown', 'load_data',
+           'make_setting', 'run', 'main']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
@@ -23,7 +26,7 @@ QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], s
 FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9],
             protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=20_000)
 
-def parse_args(argv=None):
+def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
                                 'and write results/ (CSV, JSON, PNG). Default: a quick run on the committed mini subset.')
     p.add_argument('--full', action='store_true', help='full Fashion-MNIST and the full grid (default: the mini subset, a small grid)')
@@ -37,32 +40,67 @@ def parse_args(argv=None):
     p.add_argument('--target-size', type=int, help='target training images used in stage 2; 0 = all (default: all quick, 20000 full)')
     p.add_argument('--seeds', nargs='+', type=int, help='run the whole grid once per seed; the table shows mean ± std (default: 0)')
     p.add_argument('--seed', type=int, help='a single seed (the same as --seeds N)')
-    p.add_argument('--device', default=None, help='cpu or cuda (default: cuda when available)')
-    p.add_argument('--out', default='results', help='output folder (default results/)')
-    p.add_argument('--root', default=None, help='folder holding the Fashion-MNIST idx files')
-    p.add_argument('--fresh', action='store_true', help='ignore finished runs in --out and compute everything again')
+    p.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: cuda when available)')
+    p.add_argument('--out', default='results', help='output folder (default results/); runs may share one')
+    p.add_argument('--root', default=None, help='folder holding the four Fashion-MNIST idx files, used exactly (quick runs also '
+                                                'accept its fashion-mnist-mini/ subfolder); default: data/, then Debian\'s copy')
+    p.add_argument('--fresh', action='store_true', help='retrain the source model and recompute this setting\'s runs '
+                                                        '(records of other settings in --out are kept)')
     p.add_argument('--no-progress', action='store_true', help='hide progress bars')
     p.add_argument('--max-steps', type=int, default=None, help='cap on the training steps of every stage (smoke tests)')
     p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the source and then each SHIFT in order '
                    'on one network with the four chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five) '
                    'and write sequence.csv, sequence.json and plots')
+    return p
+
+def parse_args(argv=None) -> argparse.Namespace:
+    "Parse and check `argv`; a bad argument is a usage error (exit 2) that names it, before any work."
+    p = make_parser()
     a = p.parse_args(argv)
     for k, v in (FULL if a.full else QUICK).items():
         if getattr(a, k) is None: setattr(a, k, v)
     if a.seed is not None and a.seeds is not None: p.error('give either --seed or --seeds, not both')
-    a.seeds = list(dict.fromkeys(a.seeds if a.seeds is not None else [0 if a.seed is None else a.seed]))
-    try:
-        for s in a.shifts: check_shift(s)
-        plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
-        if min(a.epochs, a.ft_epochs, a.mask_epochs) < 1: raise ValueError('--epochs, --ft-epochs and --mask-epochs must be >= 1')
-        if a.max_steps is not None and a.max_steps < 1: raise ValueError('--max-steps must be >= 1')
-        if a.target_size < 0: raise ValueError('--target-size must be >= 0')
-        out = Path(a.out)
-        if out.exists() and not out.is_dir(): raise ValueError(f'--out {a.out} is a file; give a folder for the results')
-        if not a.fresh and (out / 'results.csv').exists(): load_results(out / 'results.csv')
-        get_device(a.device)
-        if a.sequence is not None: check_sequence(a.sequence, full=a.full)
-    except (ValueError, RuntimeError) as e: p.error(str(e))
+    try: check_args(a)
+    except (ValueError, TypeError, OSError) as e: p.error(str(e))
+    return a
+
+# %% ../nbs/07_cli.ipynb #5d1c8e2f
+def check_out(out) -> Path:
+    "`--out` must be a folder (or creatable as one) where files can be written: probed with a temporary file, nothing left behind."
+    out = Path(out)
+    for f in (out, out / 'cache'):
+        if f.exists() and not f.is_dir(): raise NotADirectoryError(f"--out {out}: {f} is a file; give a folder for the results")
+    base = next(p for p in (out, *out.parents, Path('.')) if p.exists())     # the folder the results go into, or its nearest parent
+    if not base.is_dir(): raise NotADirectoryError(f"--out {out} cannot be made: {base} is a file")
+    for folder in (base, out / 'cache'):
+        if not folder.is_dir(): continue
+        try:
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=f'.probe.{os.getpid()}.', suffix='.tmp'); os.close(fd); os.unlink(probe)
+        except OSError as e: raise PermissionError(f"--out {out} is not writable ({e.strerror or e} in {folder})") from None
+    return out
+
+def check_args(a) -> argparse.Namespace:
+    "Every argument checked, and the lists normalised (repeats dropped, -0.0 made 0.0), before any work; raises naming the bad value."
+    a.seeds = unique(a.seeds if a.seeds is not None else [0 if a.seed is None else a.seed])
+    for s in a.seeds:
+        if not 0 <= s <= SEED_MAX: raise ValueError(f"--seed/--seeds {s} is out of range: seeds are whole numbers from 0 to {SEED_MAX}")
+    a.shifts, a.methods, a.sparsities, a.protocols = (unique(x) for x in (a.shifts, a.methods, a.sparsities, a.protocols))
+    for s in a.shifts: check_shift(s)
+    plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)       # names, sparsities, protocols that no method can serve
+    for flag in ('epochs', 'ft_epochs', 'mask_epochs'):
+        if getattr(a, flag) < 1: raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(a, flag)}")
+    if a.max_steps is not None and a.max_steps < 1: raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
+    if a.target_size < 0: raise ValueError(f"--target-size must be >= 0 (0 = all), got {a.target_size}")
+    try: get_device(a.device)
+    except ValueError as e: raise ValueError(f"--device: {e}") from None
+    a.files = None
+    if a.root is not None:
+        try: a.files = root_files(a.root, ROOT_LAYOUTS if a.full else (MINI_NAME,) + ROOT_LAYOUTS)
+        except OSError as e: raise type(e)(f"--root: {e}") from None
+    if a.sequence is not None: check_sequence(a.sequence, full=a.full)
+    out = check_out(a.out)
+    for f in ('results.csv', 'results.json'):     # a file of another format is refused (never overwritten); damaged rows are warned about later
+        if (out / f).exists(): read_results(out / f)
     return a
 
 # %% ../nbs/07_cli.ipynb #e5d305e2
@@ -80,50 +118,86 @@ def shown(path) -> str:
         except ValueError: pass
     return str(path)
 
-def run(argv=None):
-    "Run the command with `argv`; returns the result records."
+def load_data(a) -> tuple:
+    "The source train and test sets: the four files of `--root` exactly, else the mini subset (quick) or the full set (`--full`)."
+    if a.files is not None:
+        mini = a.files['train'][0].parent.name == MINI_NAME
+        return read_split(a.files['train'], mini), read_split(a.files['test'], mini)
+    subset = 'full' if a.full else 'mini'
+    return fashion_mnist('train', subset), fashion_mnist('test', subset)
+
+def make_setting(a, src_train, src_test) -> str:
+    "The results' `setting`: the grid's options in words, and a hash of everything that decides the source model (its data included)."
+    import hashlib, json
+    key = source_key(src_train, src_test, SmallCNN(), a.epochs, 1e-3, 0, MIN_STEPS, max_steps=a.max_steps)
+    key.pop('seed')
+    h = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:10]
+    return f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps} src{h}"
+
+def run(argv=None, state: dict | None = None):
+    "Run the command with `argv`; returns the result records. `state['saved']` counts the records saved so far (for Ctrl-C)."
+    state = {} if state is None else state
     a = parse_args(argv)
     if a.sequence is not None:          # many domains on one network: see 04a_sequence
         return reproduce_sequence(a.out, a.sequence, a.full, epochs=a.epochs, ft_epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
                                   train_size=a.target_size, seed=a.seeds[0], device=a.device, root=a.root, max_steps=a.max_steps,
                                   progress=not a.no_progress)
     t0, out = time.perf_counter(), Path(a.out)
-    subset = 'full' if a.full else 'mini'
-    src_train, src_test = fashion_mnist('train', subset, a.root), fashion_mnist('test', subset, a.root)
+    data = 'root' if a.root else ('full' if a.full else 'mini')
+    src_train, src_test = load_data(a)
+    setting = make_setting(a, src_train, src_test)
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / 'cache'): sweep_temp(folder)          # temporary files of killed runs
+    state.update(out=out, saved=0)
     accs = {}
-    def source_model(seed):     # one source model per seed, trained once and cached
-        model, meta = train_source(src_train, src_test, cache=out / 'cache' / f'source_{subset}_s{seed}.pt', epochs=a.epochs,
-                                   seed=seed, device=a.device, progress=not a.no_progress, max_steps=a.max_steps)
+    def source_model(seed):     # one source model per seed, trained once and cached (keyed on everything that decides it)
+        model, meta = train_source(src_train, src_test, cache=out / 'cache' / f'source_{data}_s{seed}.pt', epochs=a.epochs,
+                                   seed=seed, device=a.device, progress=not a.no_progress, max_steps=a.max_steps, fresh=a.fresh)
         accs[seed] = meta.get('source_acc', float('nan'))
         return model
     targets = {}
     for s in a.shifts:          # the data are the same for every seed: seed 0 for the shift's noise and the target subset
         dom = make_domains(src_train, src_test, s, 0)
         targets[s] = (random_subset(dom.target_train, a.target_size, 0), dom.target_test)
-    setting = f'{subset} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps}'
     plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
-    results = run_grid(source_model, src_train, src_test, targets, plan, None if a.fresh else out / 'results.csv', seeds=a.seeds,
-                       setting=setting, progress=not a.no_progress, epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
+    def saved(res): state['saved'] += len(res)
+    results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv', seeds=a.seeds, setting=setting,
+                       reuse=not a.fresh, on_save=saved, progress=not a.no_progress, epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
                        device=a.device, max_steps=a.max_steps)
-    kept = {} if a.fresh or not (out / 'results.csv').exists() else {r.key(): r for r in load_results(out / 'results.csv')}
-    everything = list({**kept, **{r.key(): r for r in results}}.values())   # records of other settings stay in the files
-    save_results(everything, out / 'results.csv'); save_results(everything, out / 'results.json')
-    plot_all_pareto(results, out / 'pareto.png')                             # the plots show this run
+    merge_results(out / 'results.csv', [], out / 'results.json')          # the JSON copy: everything in the folder, other settings too
+    written = ['results.csv', 'results.json']
+    plot_all_pareto(results, out / 'pareto.png'); written.append('pareto.png')   # the plots show this run
     import matplotlib.pyplot as plt
     masked = [r for r in results if r.layer_density and r.protocol != 'protect' and r.shift == a.shifts[0] and r.seed == a.seeds[0]]
     if masked:
         fig = plot_density(masked).figure
         fig.set_size_inches(10, 3.6); fig.tight_layout()
-        atomic_write(out / 'density.png', lambda t: fig.savefig(t, dpi=110, format='png'))
+        atomic_write(out / 'density.png', lambda t: fig.savefig(t, dpi=110, format='png')); written.append('density.png')
+    else: (out / 'density.png').unlink(missing_ok=True)              # an earlier run's plot must not pass for this one's
     plt.close('all')
     print(format_table(summarize(results)))
     for line in sparsity_warnings(results): print(line)
     src = ', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items()) or 'all runs reused'
     print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over {len(a.seeds)} seed(s) where more than one."
-          f"\nsource model accuracy ({subset}): {src}; wrote {shown(out)}/results.csv, results.json, pareto.png"
-          f"{', density.png' if masked else ''} in {time.perf_counter() - t0:.0f}s")
+          f"\nsource model accuracy ({data}): {src}; wrote {shown(out)}/: {', '.join(written)} in {time.perf_counter() - t0:.0f}s")
     return results
 
+def _warn_line(message, category, filename, lineno, file=None, line=None):
+    print(f"dwm-reproduce: warning: {message}", file=sys.stderr if file is None else file)
+
 def main(argv=None):
-    "Entry point of `dwm-reproduce`."
-    run(argv)
+    "Entry point of `dwm-reproduce`: user errors become one clean message and a non-zero exit; Ctrl-C says what was saved (exit 130)."
+    state = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('default'); warnings.showwarning = _warn_line
+        try: run(argv, state)
+        except KeyboardInterrupt:
+            out = state.get('out')
+            where = f"{state.get('saved', 0)} run record(s) of this session are saved in {shown(out)}/results.csv" if out else "nothing was run yet"
+            print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: finished runs are reused.", file=sys.stderr)
+            sys.exit(130)
+        except (ValueError, TypeError, OSError, FloatingPointError, RuntimeError) as e:
+            if os.environ.get('DWM_DEBUG'): raise
+            hint = ' (set DWM_DEBUG=1 to see where it happened)' if isinstance(e, RuntimeError) else ''
+            print(f"dwm-reproduce: error: {e}{hint}", file=sys.stderr)
+            sys.exit(1)

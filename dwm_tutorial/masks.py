@@ -147,6 +147,10 @@ def add_masks(model: nn.Module, method: str = 'topk', sparsity: float | None = N
               threshold: float = 5e-3, init: float | None = None) -> list[str]:
     "Mask the weights of `model`'s layers with `method`; returns the masked layer names. See the text above."
     if method not in METHODS: raise ValueError(f"unknown mask method {method!r}; known methods: {', '.join(METHODS)}")
+    if method == 'fixed' and masks is None: raise ValueError("method 'fixed' applies given masks: pass masks={layer name: bool tensor}")
+    if masked_layers(model):
+        raise ValueError(f"the model already has a mask ({getattr(model, 'mask_config', {}).get('method', 'other')!r} masks on "
+                         f"{len(masked_layers(model))} layer(s)): one add_masks call per model; call remove_masks(model) first")
     _check_sparsity(sparsity, required=method in ('topk',) + CONTROLS)
     if tau <= 0: raise ValueError(f"the Gumbel temperature tau must be > 0, got {tau}")
     if penalty is not None and penalty < 0: raise ValueError(f"penalty must be >= 0, got {penalty}")
@@ -292,6 +296,11 @@ def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 1
                 max_steps: int | None = None, min_steps: int = MIN_STEPS, ramp: float | None = None, eval_sets=None,
                 eval_every=None, progress: bool = True, train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
     "Train the masks of `model` (added with `add_masks`) on `ds`; only the scores change (and, if `train_other`, the unmasked parameters)."
+    from dwm_tutorial.train import check_fit_args
+    check_fit_args(epochs=epochs, lr=1e-3 if lr is None else lr, bs=bs, max_steps=max_steps, min_steps=min_steps, seed=seed, eval_every=eval_every)
+    if ramp is not None and not (isinstance(ramp, (int, float)) and 0 < ramp <= 1):
+        raise ValueError(f"ramp is the fraction of the run spent reaching the target sparsity, in (0, 1]; got {ramp!r}")
+    if not (isinstance(other_lr, (int, float)) and other_lr > 0 and math.isfinite(other_lr)): raise ValueError(f"other_lr must be a positive number, got {other_lr!r}")
     masks = masked_layers(model)
     if not masks: raise ValueError("the model has no masks: call add_masks(model, method, ...) first")
     cfg = model.mask_config; method = cfg['method']

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #4cbb7032
 from __future__ import annotations
-import copy, hashlib, json, math, operator, random, time, warnings
+import copy, hashlib, inspect, json, math, operator, random, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,6 +264,7 @@ def cache_dir() -> Path:
 _KEY_FIT = ('bs', 'opt', 'momentum', 'weight_decay', 'max_steps', 'freeze_norm', 'grad_clip')   # fit's arguments that shape the model
 _HOOKS = ('params', 'extra_loss', 'after_step')                  # callables and tensors: no cache can tell two of them apart
 _OWN = ('model', 'train_ds', 'epochs', 'lr', 'seed', 'device', 'progress', 'desc', 'min_steps')
+_FIT_DEFAULTS = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
 
 def _model_config(model) -> dict:
     cfg = getattr(model, 'config', None)
@@ -273,9 +274,7 @@ def _model_config(model) -> dict:
 
 def source_key(train_ds, test_ds, model, epochs: int, lr: float, seed: int, min_steps: int, **fit_kw) -> dict:
     "Everything that decides a trained source model (and its reported accuracy): every training argument, None-valued ones too, the model's config, and fingerprints of the data."
-    import inspect
-    defaults = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
-    args = dict(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: fit_kw.get(k, defaults[k]) for k in _KEY_FIT})
+    args = dict(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: fit_kw.get(k, _FIT_DEFAULTS[k]) for k in _KEY_FIT})
     return dict(args, n_train=len(train_ds), data=fingerprint(train_ds), test_data=None if test_ds is None else fingerprint(test_ds),
                 model=_model_config(model))
 
@@ -286,8 +285,7 @@ def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float 
                  model_fn=None, device=None, progress: bool = True, min_steps: int = MIN_STEPS, fresh: bool = False, **fit_kw):
     "Train (or load from `cache`) the source model; returns `(model, meta)` with its source test accuracy in `meta`. `fresh=True` retrains."
     from dwm_tutorial.models import SmallCNN
-    import inspect
-    unknown = sorted(set(fit_kw) - (set(inspect.signature(fit).parameters) - set(_OWN)))
+    unknown = sorted(set(fit_kw) - (set(_FIT_DEFAULTS) - set(_OWN)))
     if unknown: raise TypeError(f"train_source() got unknown keyword argument(s): {', '.join(unknown)} (it passes on fit's arguments)")
     hooks = sorted(k for k in _HOOKS if fit_kw.get(k) is not None)
     if cache is not None and hooks:

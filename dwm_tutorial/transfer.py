@@ -4,23 +4,27 @@
 
 # %% ../nbs/04_transfer.ipynb #1e378822
 from __future__ import annotations
-import copy, csv, json, math, time
+import contextlib, copy, csv, inspect, io, json, math, os, time, warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .data import atomic_write
+from .data import atomic_write, check_shift
 from .masks import (CONTROLS, LEARNED, METHODS, add_masks, maskable_layers, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
                                 pack_masks, sparsity as mask_sparsity)
-from .train import MIN_STEPS, evaluate, fit, get_device, n_outputs
+from .train import MIN_STEPS, check_fit_args, check_seed, evaluate, fit, get_device, n_outputs
+
+try: import fcntl
+except ImportError: fcntl = None      # Windows: msvcrt (see results_lock)
 
 # %% auto #0
-__all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'TransferResult', 'save_results', 'load_results', 'check_names',
-           'check_run', 'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'restored_source',
-           'view_state', 'kept_for', 'payload_bits', 'storage_bits', 'transfer_runs', 'transfer', 'plan_runs',
-           'run_grid']
+__all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'LOCK_NAME', 'MASK_OPTIONS', 'METHOD_OPTIONS', 'TransferResult',
+           'save_results', 'read_results', 'load_results', 'results_lock', 'merge_results', 'unique', 'as_names',
+           'check_sparsity', 'check_names', 'check_data', 'check_run', 'SourceMask', 'source_mask', 'freeze_entries',
+           'isolated_source', 'restored_source', 'view_state', 'kept_for', 'payload_bits', 'storage_bits',
+           'check_transfer', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 3
@@ -68,45 +72,152 @@ def save_results(results: list, path) -> Path:
             for r in rows: wr.writerow({**r, 'layer_density': json.dumps(r['layer_density'])})
     return atomic_write(path, w)
 
-def _parse(v: str, typ):
-    if v in ('', 'None'): return None
-    if 'dict' in str(typ): return json.loads(v)
-    if 'float' in str(typ): return float(v)
-    if 'int' in str(typ): return int(float(v))
+def _parse(v, typ: str):
+    "One CSV cell as the field's type; a ValueError that says why not."
+    if v is None: raise ValueError("missing (the row is cut short)")
+    if v in ('', 'None'):
+        if 'None' in typ or typ == 'str': return None if 'None' in typ else ''
+        raise ValueError("empty, but this column needs a value")
+    if 'dict' in typ:
+        try: d = json.loads(v)
+        except json.JSONDecodeError: raise ValueError(f"{v[:40]!r} is not a JSON object") from None
+        if not isinstance(d, dict): raise ValueError(f"{v[:40]!r} is not a JSON object")
+        return d
+    if 'float' in typ or 'int' in typ:
+        try: x = float(v)
+        except ValueError: raise ValueError(f"{v[:40]!r} is not a number") from None
+        if not math.isfinite(x) and typ.startswith('int'): raise ValueError(f"{v!r} is not a whole number")
+        if typ.startswith('int'):
+            if not x.is_integer(): raise ValueError(f"{v!r} is not a whole number")
+            return int(x)
+        return x
     return v
 
-def load_results(path) -> list[TransferResult]:
-    "Read records written by `save_results`; a file of another format is refused with advice."
-    path = Path(path)
-    rows = json.loads(path.read_text()) if path.suffix == '.json' else list(csv.DictReader(open(path, newline='')))
-    names = [x.name for x in fields(TransferResult)]
-    out = []
-    for r in rows:
+def _another_format(path, detail):
+    return ValueError(f"{path} holds results of another format ({detail}; this version writes format {RESULT_FORMAT}). "
+                      "It was not written by this version of dwm-tutorial: move it away or pick another --out folder.")
+
+def read_results(path) -> tuple[list, list]:
+    "The records of a results file and the problems met: `(records, ['FILE row R (line L), column C: why', ...])`. Rows that parse are kept."
+    path = Path(path); names = [x.name for x in fields(TransferResult)]
+    types = {x.name: str(x.type) for x in fields(TransferResult)}
+    text = path.read_text(errors='replace')
+    if not text.strip(): return [], [f"{path} is empty"]
+    if path.suffix == '.json':
+        try: rows = json.loads(text)
+        except json.JSONDecodeError as e:
+            return [], [f"{path} line {e.lineno}, column {e.colno}: {e.msg} (the file is damaged or cut short)"]
+        if not isinstance(rows, list): raise _another_format(path, 'not a list of records')
+        out, problems = [], []
+        for i, r in enumerate(rows, 1):
+            if not isinstance(r, dict) or set(r) != set(names): raise _another_format(path, f'record {i} has other fields')
+            if r['format'] != RESULT_FORMAT: raise _another_format(path, f"format={r['format']!r}")
+            try: out.append(TransferResult(**r))
+            except TypeError as e: problems.append(f"{path} record {i}: {e}")
+        return out, problems
+    reader = csv.DictReader(io.StringIO(text, newline=''))
+    header = reader.fieldnames or []
+    if header != names:
+        if len(text.splitlines()) == 1 and ','.join(names).startswith(text.strip()):
+            return [], [f"{path} line 1: the header is cut short"]
+        raise _another_format(path, f"columns {', '.join(header[:6])}{', ...' if len(header) > 6 else ''}")
+    out, problems = [], []
+    for i, r in enumerate(reader, 1):
+        where = f"{path} row {i} (line {reader.line_num})"
+        if None in r: problems.append(f"{where}: {len(names) + len(r[None])} columns where the header has {len(names)}"); continue
         fmt = r.get('format')
-        if fmt in (None, '') or int(fmt) != RESULT_FORMAT or set(r) != set(names):
-            raise ValueError(f"{path} holds results of another format (format={fmt!r}, this version writes {RESULT_FORMAT}); "
-                             "delete it (or pick another --out folder) and run again.")
-        if path.suffix == '.json': out.append(TransferResult(**r))
-        else: out.append(TransferResult(**{x.name: _parse(r[x.name], x.type) for x in fields(TransferResult)}))
+        if fmt not in (None, '') and fmt != str(RESULT_FORMAT) and fmt.isdigit(): raise _another_format(path, f'format={fmt!r} in row {i}')
+        vals, bad = {}, None
+        for n in names:
+            try: vals[n] = _parse(r[n], types[n])
+            except ValueError as e: bad = f"{where}, column {n}: {e}"; break
+        if bad: problems.append(bad)
+        else: out.append(TransferResult(**vals))
+    return out, problems
+
+def load_results(path, keep_good: bool = False) -> list[TransferResult]:
+    "Read records written by `save_results`. A damaged file is an error naming its file, row and column, unless `keep_good`: then the rows that parse are returned, with a warning."
+    out, problems = read_results(path)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ''
+        if not keep_good:
+            raise ValueError(f"{problems[0]}{more}. The {len(out)} row(s) that parse can be kept: load_results(path, keep_good=True).")
+        warnings.warn(f"{problems[0]}{more}; keeping the {len(out)} row(s) that parse", stacklevel=2)
+    return out
+
+# %% ../nbs/04_transfer.ipynb #b5e60d38
+LOCK_NAME = '.results.lock'
+
+@contextlib.contextmanager
+def results_lock(folder):
+    "Hold an exclusive lock on the results in `folder` (blocks while another process holds it)."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK_NAME, 'a+') as f:
+        if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        else:
+            import msvcrt
+            while True:
+                try: f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1); break
+                except OSError: time.sleep(0.1)
+        try: yield
+        finally:
+            if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+            else: f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+
+def merge_results(path, records, json_path=None) -> list[TransferResult]:
+    "Under the folder's lock: read `path` (keeping the rows that parse), put `records` in, write it (and `json_path`) back; returns everything."
+    path = Path(path)
+    with results_lock(path.parent):
+        merged = {r.key(): r for r in (read_results(path)[0] if path.exists() else [])}
+        merged.update({r.key(): r for r in records})
+        out = list(merged.values())
+        save_results(out, path)
+        if json_path is not None: save_results(out, json_path)
     return out
 
 # %% ../nbs/04_transfer.ipynb #85690282
-def _n_classes(ds) -> int:
-    labels = getattr(ds, 'labels', None)
-    if labels is not None: return int(labels.max()) + 1
-    return max(int(ds[i][1]) for i in range(min(len(ds), 2000))) + 1
+def unique(xs) -> list:
+    "`xs` without repeats, in order; -0.0 counts as, and becomes, 0.0."
+    return list(dict.fromkeys(x + 0.0 if isinstance(x, float) else x for x in xs))
+
+def as_names(xs, what: str) -> list:
+    "A list of names or numbers from `xs`; a lone string is refused (it would be read letter by letter)."
+    if isinstance(xs, (str, bytes)): raise TypeError(f"{what} must be a list, got the string {xs!r} (write [{xs!r}])")
+    try: return list(xs)
+    except TypeError: raise TypeError(f"{what} must be a list, got {type(xs).__name__} {xs!r}") from None
+
+def check_sparsity(sp, what: str = 'sparsity') -> float:
+    "`sp` as a float in [0, 1) (-0.0 becomes 0.0), or a clear error."
+    if isinstance(sp, bool) or not isinstance(sp, (int, float)) or not math.isfinite(sp) or not 0 <= sp < 1:
+        raise ValueError(f"{what} must be a number in [0, 1) (the fraction of masked weights set to 0), got {sp!r}")
+    return float(sp) + 0.0
+
+def _labels(*dss) -> set:
+    "The set of labels in the datasets (all of an `ImageDataset`'s, the first 2,000 items' otherwise)."
+    out = set()
+    for ds in dss:
+        labels = getattr(ds, 'labels', None)
+        if isinstance(labels, torch.Tensor): out |= set(labels.unique().tolist())
+        else: out |= {int(ds[i][1]) for i in range(min(len(ds), 2000))}
+    return out
 
 def check_names(protocols=(), methods=(), sparsities=()):
     "Raise a clear error for an unknown protocol or mask method, or a sparsity outside [0, 1)."
-    for p in protocols:
+    for p in as_names(protocols, 'protocols'):
         if p not in PROTOCOLS: raise ValueError(f"unknown protocol {p!r}; known protocols: {', '.join(PROTOCOLS)}")
-    for m in methods:
+    for m in as_names(methods, 'methods'):
         if m not in METHODS[:-1]: raise ValueError(f"unknown mask method {m!r}; known methods: {', '.join(METHODS[:-1])}")
-    for sp in sparsities:
-        if not 0 <= sp < 1: raise ValueError(f"sparsity must be in [0, 1), got {sp}")
+    for sp in as_names(sparsities, 'sparsities'): check_sparsity(sp)
 
-def check_run(protocol, method, sparsity, source_ds, target_ds, model=None):
-    "Raise a clear error if this combination cannot run."
+def check_data(**datasets):
+    "Each named dataset must be a non-empty dataset of (image, label) pairs."
+    for name, ds in datasets.items():
+        if not (hasattr(ds, '__len__') and hasattr(ds, '__getitem__')):
+            raise TypeError(f"{name} must be a dataset of (image, label) pairs, got {type(ds).__name__}")
+        if len(ds) == 0: raise ValueError(f"{name} is empty: there is nothing to train or evaluate on")
+
+def check_run(protocol, method, sparsity, source_ds=None, target_ds=None, model=None):
+    "Raise a clear error if this combination cannot run; `source_ds`/`target_ds` (a dataset or a tuple of them) check the labels too."
     check_names([protocol])
     if protocol in NO_MASK:
         if method not in (None, 'none'): raise ValueError(f"protocol {protocol!r} uses no mask; pass method=None (got {method!r})")
@@ -116,11 +227,17 @@ def check_run(protocol, method, sparsity, source_ds, target_ds, model=None):
         if protocol == 'adapt' and method not in LEARNED:
             raise ValueError(f"protocol 'adapt' learns a target mask, and {method!r} masks are not learned; use one of {', '.join(LEARNED)}")
         if method in ('topk',) + CONTROLS and sparsity is None: raise ValueError(f"method {method!r} needs a sparsity in [0, 1)")
-    ns, nt = _n_classes(source_ds), _n_classes(target_ds)
-    if ns != nt: raise ValueError(f"source and target have different numbers of classes ({ns} vs {nt}); "
-                                  "domain transfer here keeps the label set: remap the labels or use matching datasets")
-    n_out = n_outputs(model, source_ds) if model is not None else ns
-    if n_out < ns: raise ValueError(f"the model has {n_out} outputs but the data has {ns} classes")
+    if source_ds is None or target_ds is None: return
+    src = tuple(source_ds) if isinstance(source_ds, (tuple, list)) else (source_ds,)
+    tgt = tuple(target_ds) if isinstance(target_ds, (tuple, list)) else (target_ds,)
+    check_data(**{f'source dataset {i + 1}': d for i, d in enumerate(src)}, **{f'target dataset {i + 1}': d for i, d in enumerate(tgt)})
+    ls, lt = _labels(*src), _labels(*tgt)
+    extra = sorted(lt - ls)
+    if extra: raise ValueError(f"the target has labels the source has not ({', '.join(map(str, extra[:10]))}); "
+                               "domain transfer here keeps the label set: remap the labels or use matching datasets")
+    if model is not None:
+        n_out, top = n_outputs(model, src[0]), max(ls | lt)
+        if top >= n_out: raise ValueError(f"the model has {n_out} outputs but the data has label {top}")
 
 # %% ../nbs/04_transfer.ipynb #3ab3bba2
 @dataclass
@@ -188,8 +305,12 @@ def restored_source(source_model, finetuned, masks: dict) -> nn.Module:
 # %% ../nbs/04_transfer.ipynb #5a7e0c31
 def view_state(model) -> tuple[dict, dict]:
     "What a network computes with: its plain tensors (a masked layer's original weight under the layer's own name) and its binary masks."
-    state = {}
+    state, seen = {}, set()
     for k, v in model.state_dict().items():
+        if v.numel():                       # a tensor shared by several layers (tied weights) is one tensor to keep
+            ptr = (v.data_ptr(), v.dtype, tuple(v.shape), v.stride())
+            if ptr in seen: continue
+            seen.add(ptr)
         if '.parametrizations.weight.' in k:
             if k.endswith('.parametrizations.weight.original'): state[k.replace('.parametrizations.weight.original', '.weight')] = v
             continue                        # scores, thresholds, fixed masks: the binary mask stands for them
@@ -214,21 +335,64 @@ def storage_bits(*views) -> int:
     return min(sum(payload_bits(kept_for(v, b)) for v in views) for b in bases)
 
 # %% ../nbs/04_transfer.ipynb #c6199911
-def _n_params(model) -> int: return sum(p.numel() for p in model.parameters())
+def _n_params(model) -> int: return sum(p.numel() for p in model.parameters())     # a shared Parameter is listed once
+
+MASK_OPTIONS = tuple(k for k in inspect.signature(add_masks).parameters if k not in ('model', 'method', 'sparsity', 'seed', 'masks'))
+METHOD_OPTIONS = dict(tau=('gumbel',), threshold=('ste',), init=('ste', 'gumbel'), penalty=('ste', 'gumbel'))   # options of some methods only
+
+def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=1e-3, opt=None, momentum=None, weight_decay=None,
+                   seed=0, device=None, max_steps=None, min_steps=MIN_STEPS, src_mask=None, **mask_kw) -> dict:
+    "Every argument of `transfer_runs` checked before any work: unknown keywords raise TypeError naming them, options a protocol or method cannot use are refused. Returns the protocols and the optimizer settings resolved."
+    protocols = tuple(unique(as_names(protocols, 'protocols')))
+    if not protocols: raise ValueError(f"protocols is empty: give at least one of {', '.join(PROTOCOLS)}")
+    for p in protocols: check_run(p, method, sparsity)
+    if len(protocols) > 1 and not set(protocols) <= set(SHARED):
+        raise ValueError(f"only {', '.join(SHARED)} can share one run, got {protocols}")
+    unknown = sorted(set(mask_kw) - set(MASK_OPTIONS))
+    if unknown: raise TypeError(f"unknown keyword argument(s): {', '.join(unknown)}; the mask options are {', '.join(MASK_OPTIONS)}")
+    given = {k: v for k, v in mask_kw.items() if v is not None}
+    if given and set(protocols) & set(NO_MASK):
+        raise ValueError(f"protocol {protocols[0]!r} uses no mask, so {', '.join(f'{k}={v!r}' for k, v in given.items())} cannot apply")
+    for k, v in given.items():
+        if k in METHOD_OPTIONS and method not in METHOD_OPTIONS[k]:
+            raise ValueError(f"{k}={v!r} is an option of {' and '.join(METHOD_OPTIONS[k])} masks; method {method!r} cannot use it")
+    if 'penalty' in given and sparsity is not None:
+        raise ValueError(f"penalty={given['penalty']!r} drives masks without a target (sparsity=None); with sparsity={sparsity} the schedule replaces it")
+    if 'adapt' in protocols:
+        set_opt = [f'{k}={v!r}' for k, v in (('opt', opt), ('momentum', momentum), ('weight_decay', weight_decay)) if v is not None]
+        if set_opt: raise ValueError(f"protocol 'adapt' trains no weights (a target mask, and the target's head and biases with Adam at lr), "
+                                     f"so {', '.join(set_opt)} cannot apply: leave them out")
+    opts = dict(opt=opt or 'adam', momentum=0.9 if momentum is None else momentum, weight_decay=0.0 if weight_decay is None else weight_decay)
+    check_fit_args(epochs=epochs, lr=lr, max_steps=max_steps, min_steps=min_steps, seed=seed, **opts)
+    if isinstance(mask_epochs, bool) or not isinstance(mask_epochs, int) or mask_epochs < 1:
+        raise ValueError(f"mask_epochs must be a whole number >= 1, got {mask_epochs!r}")
+    get_device(device)
+    if src_mask is not None:
+        if not isinstance(src_mask, SourceMask): raise TypeError(f"src_mask must be a SourceMask (from source_mask), got {type(src_mask).__name__}")
+        if (src_mask.method, src_mask.target_sparsity) != (method, sparsity):
+            raise ValueError(f"src_mask was made with {src_mask.method} at sparsity {src_mask.target_sparsity}, not {method} at {sparsity}")
+    return dict(protocols=protocols, **opts)
+
+def _frozen_count(model, masks: dict) -> int:
+    "Weight entries that `masks` freeze, a tensor shared by several layers counted once (the union of its layers' masks)."
+    union = {}
+    for n, m in masks.items():
+        w = model.get_submodule(n).weight
+        union[id(w)] = union[id(w)] | m.to(union[id(w)].device) if id(w) in union else m
+    return sum(int(m.sum()) for m in union.values())
 
 def transfer_runs(source_model, source_train, source_test, target_train, target_test, protocols=('isolate',),
                   method: str | None = 'topk', sparsity: float | None = 0.8, shift: str = 'custom', epochs: int = 1,
-                  mask_epochs: int = 1, lr: float = 1e-3, opt: str = 'adam', momentum: float = 0.9, weight_decay: float = 0.0,
+                  mask_epochs: int = 1, lr: float = 1e-3, opt: str | None = None, momentum: float | None = None, weight_decay: float | None = None,
                   seed: int = 0, device=None, max_steps: int | None = None, src_mask: SourceMask | None = None,
                   progress: bool = True, setting: str = '', baseline: tuple | None = None, reference: float | None = None,
                   min_steps: int = MIN_STEPS, **mask_kw):
-    "Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results, target model)`."
-    protocols = tuple(protocols)
-    for p in protocols: check_run(p, method, sparsity, source_test, target_test, source_model)
-    if len(protocols) > 1 and not set(protocols) <= set(SHARED):
-        raise ValueError(f"only {', '.join(SHARED)} can share one run, got {protocols}")
-    if src_mask is not None and (src_mask.method, src_mask.target_sparsity) != (method, sparsity):
-        raise ValueError(f"src_mask was made with {src_mask.method} at sparsity {src_mask.target_sparsity}, not {method} at {sparsity}")
+    "Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results, target model)`. Everything is checked first (`check_transfer`)."
+    chk = check_transfer(protocols, method, sparsity, epochs, mask_epochs, lr, opt, momentum, weight_decay, seed, device, max_steps,
+                         min_steps, src_mask, **mask_kw)
+    protocols, opt, momentum, weight_decay = chk['protocols'], chk['opt'], chk['momentum'], chk['weight_decay']
+    check_data(source_train=source_train, source_test=source_test, target_train=target_train, target_test=target_test)
+    check_run(protocols[0], method, sparsity, (source_train, source_test), (target_train, target_test), source_model)
     dev = get_device(device); t0 = time.perf_counter()
     source_model = source_model.to(dev)
     src_before, tgt_before = baseline or (evaluate(source_model, source_test), evaluate(source_model, target_test))
@@ -261,7 +425,7 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
                 for n, w in sm.weights.items(): net.get_submodule(n).weight.copy_(w)
         fit(net, target_train, after_step=freeze_entries(net, sm.masks), desc='+'.join(protocols), **fit_kw)
         tgt_after = evaluate(net, target_test)
-        n_free = total - sum(int(m.sum()) for m in sm.masks.values())
+        n_free = total - _frozen_count(net, sm.masks)
         views = {'protect': lambda: net, 'isolate': lambda: isolated_source(source_model, net, sm.masks),
                  'protect_restored': lambda: restored_source(source_model, net, sm.masks)}
         out = [record(p, views[p](), n_free / total, reached=sm.sparsity, dens=layer_density(sm.masks), masked=sm.accuracy)
@@ -283,8 +447,20 @@ def transfer(source_model, source_train, source_test, target_train, target_test,
 
 # %% ../nbs/04_transfer.ipynb #41084032
 def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect', 'isolate', 'adapt'), baseline: bool = True) -> list[dict]:
-    "The runs of a comparison grid, as dicts of shift, protocol(s), method and sparsity."
+    "The runs of a comparison grid, as dicts of shift, protocol(s), method and sparsity; repeated entries are dropped, and a grid that cannot run is refused."
+    shifts, methods = unique(as_names(shifts, 'shifts')), unique(as_names(methods, 'methods'))
+    sparsities, protocols = unique(as_names(sparsities, 'sparsities')), unique(as_names(protocols, 'protocols'))
+    for s in shifts: check_shift(s)
     check_names(protocols, methods, sparsities)
+    sparsities = [check_sparsity(sp) for sp in sparsities]
+    if not shifts: raise ValueError("shifts is empty: give at least one target shift")
+    masked = [p for p in protocols if p not in NO_MASK]
+    if masked and not methods: raise ValueError(f"protocol(s) {', '.join(masked)} need a mask method, and methods is empty")
+    if masked and not sparsities: raise ValueError(f"protocol(s) {', '.join(masked)} need a sparsity, and sparsities is empty")
+    if 'adapt' in protocols and not any(m in LEARNED for m in methods):
+        raise ValueError(f"protocol 'adapt' learns a target mask, and none of the methods ({', '.join(methods)}) is learned: "
+                         f"add one of {', '.join(LEARNED)}, or drop adapt")
+    if not protocols and not baseline: raise ValueError("no protocols and baseline=False: there is nothing to run")
     runs = []
     for s in shifts:
         if baseline or 'finetune' in protocols: runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None))
@@ -298,14 +474,34 @@ def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect'
 
 # %% ../nbs/04_transfer.ipynb #2c5751a9
 def run_grid(source_model, source_train, source_test, targets: dict, runs: list[dict], results_path=None, seed: int = 0,
-             setting: str = '', progress: bool = True, seeds=None, **kw) -> list[TransferResult]:
-    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a shift to its (train, test) datasets. Reuses records in `results_path`."
+             setting: str = '', progress: bool = True, seeds=None, reuse: bool = True, on_save=None, **kw) -> list[TransferResult]:
+    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a shift to its (train, test) datasets. Reuses records in `results_path` (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called after each save."
     from tqdm.auto import tqdm
     missing = sorted({r['shift'] for r in runs} - set(targets))
     if missing: raise ValueError(f"no target datasets for shifts {missing}")
-    seeds = list(dict.fromkeys([seed] if seeds is None else seeds))
+    seeds = [check_seed(s) for s in unique(as_names([seed] if seeds is None else seeds, 'seeds'))]
     if not seeds: raise ValueError("seeds is empty: give at least one seed, e.g. seeds=[0]")
-    done = {r.key(): r for r in load_results(results_path)} if results_path is not None and Path(results_path).exists() else {}
+    if not runs: raise ValueError("runs is empty: there is nothing to run (make them with plan_runs)")
+    taken = sorted(set(kw) & {'shift', 'seed', 'src_mask', 'progress', 'setting', 'baseline', 'reference'})
+    if taken: raise TypeError(f"run_grid sets {', '.join(taken)} itself; leave {'it' if len(taken) == 1 else 'them'} out")
+    def kw_for(spec):       # mask options go to the runs whose method uses them
+        m = spec['method']
+        return {k: v for k, v in kw.items()
+                if not (k in MASK_OPTIONS and (m is None or (k in METHOD_OPTIONS and m not in METHOD_OPTIONS[k])))}
+    unused = sorted(k for k in kw if k in MASK_OPTIONS and kw[k] is not None and all(k not in kw_for(s) for s in runs))
+    if unused: raise ValueError(f"no run of the grid can use {', '.join(f'{k}={kw[k]!r}' for k in unused)}")
+    for spec in runs: check_transfer(spec['protocols'], spec['method'], spec['sparsity'], seed=seeds[0], **kw_for(spec))   # all before any work
+    check_data(source_train=source_train, source_test=source_test)
+    for s in dict.fromkeys(r['shift'] for r in runs):
+        tr, te = targets[s]
+        check_data(**{f'the target train set of {s}': tr, f'the target test set of {s}': te})
+        check_run('finetune', None, None, (source_train, source_test), (tr, te))
+    done = {}
+    if results_path is not None and Path(results_path).exists():
+        recs, problems = read_results(results_path)
+        if problems: warnings.warn(f"{problems[0]}{f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''}; the {len(recs)} "
+                                   "record(s) that parse are kept, and runs whose records were damaged are computed again", stacklevel=2)
+        if reuse: done = {r.key(): r for r in recs}
     out, bar = [], tqdm(total=len(runs) * len(seeds), desc='runs', disable=not progress)
     for sd in seeds:
         model, masks, base = None, {}, {}
@@ -320,14 +516,16 @@ def run_grid(source_model, source_train, source_test, targets: dict, runs: list[
                 mk = (spec['method'], spec['sparsity'])
                 if mk not in masks:
                     masks[mk] = source_mask(model, source_train, source_test, spec['method'], spec['sparsity'], kw.get('mask_epochs', 1),
-                                            sd, kw.get('device'), kw.get('max_steps'), progress, kw.get('min_steps', MIN_STEPS))
+                                            sd, kw.get('device'), kw.get('max_steps'), progress, kw.get('min_steps', MIN_STEPS),
+                                            **{k: v for k, v in kw_for(spec).items() if k in MASK_OPTIONS})
                 sm = masks[mk]
             ref = done.get(('none', 'finetune', spec['shift'], None, sd, setting))
             res, _ = transfer_runs(model, source_train, source_test, tr, te, spec['protocols'], spec['method'], spec['sparsity'],
                                    shift=spec['shift'], seed=sd, src_mask=sm, progress=progress, setting=setting,
-                                   baseline=base[spec['shift']], reference=ref.target_after if ref else None, **kw)
+                                   baseline=base[spec['shift']], reference=ref.target_after if ref else None, **kw_for(spec))
             for r in res: done[r.key()] = r
             out += res; bar.update()
-            if results_path is not None: save_results(list(done.values()), results_path)
+            if results_path is not None: merge_results(results_path, res)     # under the folder's lock: other writers' records stay
+            if on_save is not None: on_save(res)
     bar.close()
     return out

@@ -15,3 +15,7 @@ def small_ds():
     from dwm_tutorial.data import ImageDataset
     g = torch.Generator().manual_seed(0)
     return ImageDataset(torch.rand(64, 1, 28, 28, generator=g), torch.arange(64) % 10)
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: long end-to-end checks (kill and resume); `make pytest` leaves them out, `make test-slow` runs them')

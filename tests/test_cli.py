@@ -18,8 +18,8 @@ def test_end_to_end_and_reuse(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(out / 'results.csv')))
     got = sorted((x['protocol'], x['method']) for x in rows)
-    assert got == sorted([('finetune', 'none'), ('protect', 'topk'), ('isolate', 'topk'), ('adapt', 'topk'),
-                          ('protect', 'magnitude'), ('isolate', 'magnitude')])
+    assert got == sorted([('finetune', 'none'), ('head', 'none'), ('protect', 'topk'), ('isolate', 'topk'), ('adapt', 'topk'),
+                          ('protect_restored', 'topk'), ('protect', 'magnitude'), ('isolate', 'magnitude'), ('protect_restored', 'magnitude')])
     iso = next(x for x in rows if (x['protocol'], x['method']) == ('isolate', 'topk'))
     assert iso['source_after'] == iso['source_masked']            # the isolate invariant, end to end
     assert json.loads((out / 'results.json').read_text())[0]['format'] == 3

@@ -61,6 +61,37 @@ def test_bad_runs_fail_before_training(setup, args, msg):
 
 def test_different_label_sets(setup):
     dom, src = setup
-    five = ImageDataset(dom.target_test.images[:40], dom.target_test.labels[:40] % 5)
-    with pytest.raises(ValueError, match='different numbers of classes'):
-        check_run('adapt', 'topk', 0.5, dom.source_test, five)
+    five = ImageDataset(dom.source_test.images[:40], dom.source_test.labels[:40] % 5)
+    with pytest.raises(ValueError, match=r'labels the source has not \(5, 6, 7, 8, 9\)'):
+        check_run('adapt', 'topk', 0.5, five, dom.target_test)
+    check_run('adapt', 'topk', 0.5, dom.source_test, five)          # a target with fewer classes than the source is fine
+
+
+def test_test_set_lacking_a_class_is_fine(setup):
+    "Classes are compared as sets of labels, not counted as the largest label + 1."
+    dom, src = setup
+    keep = dom.target_test.labels != 9
+    no_boots = ImageDataset(dom.target_test.images[keep], dom.target_test.labels[keep], dom.target_test.classes)
+    r = transfer(src, dom.source_train, dom.source_test, dom.target_train, no_boots, 'finetune', None, None, max_steps=2, progress=False)
+    assert 0 <= r.target_after <= 1
+
+
+def test_tied_weights_counted_once(setup):
+    "A Parameter shared by two layers is one tensor: trainable fraction and storage never count it twice (or go negative)."
+    from torch import nn
+    dom, _ = setup
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp, self.a, self.b, self.head = nn.Linear(784, 32), nn.Linear(32, 32), nn.Linear(32, 32), nn.Linear(32, 10)
+            self.b.weight = self.a.weight
+        def forward(self, x): return self.head(torch.relu(self.b(torch.relu(self.a(torch.relu(self.inp(x.flatten(1))))))))
+    set_seed(0); m = Tied()
+    s = ImageDataset(dom.source_train.images[:256], dom.source_train.labels[:256])
+    t = ImageDataset(dom.target_train.images[:256], dom.target_train.labels[:256])
+    n = sum(p.numel() for p in m.parameters())
+    for protocol, method in (('isolate', 'magnitude'), ('protect', 'magnitude'), ('adapt', 'topk'), ('finetune', None)):
+        r = transfer(m, s, s, t, t, protocol, method, None if method is None else 0.0, max_steps=2, progress=False)
+        assert 0 <= r.trainable_fraction <= 1 and r.storage_bits >= 0, (protocol, r)
+        if protocol == 'isolate': assert r.trainable_fraction == round((n - 784 * 32 - 32 * 32) / n, 6)
+        if protocol == 'finetune': assert r.bits_per_weight == 32.0

@@ -1,0 +1,149 @@
+"""Never a wrong number in silence: the source cache and the records are keyed on everything, a results folder shared by
+several runs loses nothing, damaged files cost only their damaged rows, Ctrl-C and SIGKILL leave a run that resumes."""
+import contextlib, csv, io, json, os, re, signal, subprocess, sys, time
+from pathlib import Path
+
+import pytest, torch
+
+from dwm_tutorial.cli import main, make_setting, parse_args
+from dwm_tutorial.data import ImageDataset, MINI_NAME, data_dirs, fashion_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+EXE = Path(sys.executable).parent / 'dwm-reproduce'
+GRID = ['--shifts', 'rot90', '--methods', 'magnitude', '--sparsities', '0.5', '--protocols', 'protect', '--no-progress']
+
+
+def cli(*argv):
+    "Exit code, stdout and stderr of `dwm-reproduce argv`, run in-process as the console script runs it."
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try: main(list(argv)); code = 0
+        except SystemExit as e: code = e.code
+    assert 'Traceback' not in err.getvalue()
+    return code, out.getvalue(), err.getvalue()
+
+
+def rows(out):
+    return list(csv.DictReader(open(Path(out) / 'results.csv', newline='')))
+
+
+def dead_pid():
+    return int(subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout)
+
+
+def test_cache_and_records_keyed_on_everything(tmp_path):
+    "A smoke run, then a real one into the same folder, gives what a fresh folder gives; --fresh keeps other settings' records."
+    a, b = tmp_path / 'a', tmp_path / 'b'
+    assert cli('--out', str(a), '--max-steps', '2', *GRID)[0] == 0
+    code, out_a, _ = cli('--out', str(a), '--max-steps', '5', *GRID)
+    assert code == 0
+    code, out_b, _ = cli('--out', str(b), '--max-steps', '5', *GRID)
+    assert code == 0
+    acc = lambda text: text.rsplit('source model accuracy', 1)[1].split(';')[0]
+    assert acc(out_a) == acc(out_b)                                # the 2-step model was not reused for the 5-step setting
+    five = lambda out: sorted((r['protocol'], r['source_before'], r['target_after']) for r in rows(out) if 'steps5' in r['setting'])
+    assert five(a) == five(b)
+    assert len({r['setting'] for r in rows(a)}) == 2 and len(rows(a)) == 4
+    cached = a / 'cache' / 'source_mini_s0.pt'; stamp = cached.stat().st_mtime_ns
+    code, _, _ = cli('--out', str(a), '--max-steps', '5', '--fresh', *GRID)
+    assert code == 0 and cached.stat().st_mtime_ns != stamp      # --fresh retrained the source model...
+    assert len(rows(a)) == 4 and five(a) == five(b)              # ...recomputed this setting, and kept the other one's records
+    # the same data from another folder is the same setting; other data is another one
+    a1 = parse_args(['--out', str(tmp_path / 'c'), '--max-steps', '5', *GRID])
+    tr, te = fashion_mnist('train', 'mini'), fashion_mnist('test', 'mini')
+    other = ImageDataset(tr.images, tr.labels.roll(1), tr.classes)
+    assert make_setting(a1, tr, te) == rows(b)[0]['setting'] != make_setting(a1, other, te)
+
+
+def test_damaged_files_warn_and_recover(tmp_path):
+    "An unreadable cached model is retrained with a warning; a damaged results file keeps its good rows; stale files go; --root exact."
+    out = tmp_path / 'out'
+    args = ['--out', str(out), '--max-steps', '3', *GRID]
+    assert cli(*args)[0] == 0
+    good = rows(out)
+    (out / 'cache' / 'source_mini_s0.pt').write_bytes(b'cut short')
+    text = (out / 'results.csv').read_text(); (out / 'results.csv').write_text(text[:-30])      # the last row cut short
+    pid = dead_pid()
+    for f in (out / f'.results.csv.{pid}.abc123.tmp', out / 'cache' / f'.source_mini_s0.pt.{pid}.tmp'): f.write_text('x')
+    (out / 'density.png').write_bytes(b'old')                                                   # a plot of an earlier run
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    assert 'warning:' in err and 'row 2 (line 3), column' in err and 'computed again' in err
+    assert 'could not be used' in err and 'source_mini_s0.pt' in err                         # the model was needed again
+    assert [{k: v for k, v in r.items() if k != 'seconds'} for r in rows(out)] == \
+           [{k: v for k, v in r.items() if k != 'seconds'} for r in good]                      # recomputed to the same numbers
+    assert not list(out.rglob('*.tmp'))                                                        # temporaries of dead runs swept
+    assert not (out / 'density.png').exists() and 'density.png' not in stdout                  # protect only: no mask to draw
+    assert len(json.loads((out / 'results.json').read_text())) == len(good)
+    # a --root holding a copy of the mini subset is the same data, so the same setting: every record is reused
+    src = next(d for d in data_dirs() if (d / MINI_NAME).is_dir()) / MINI_NAME
+    root = tmp_path / 'mine'; root.mkdir()
+    for f in src.iterdir(): (root / f.name).write_bytes(f.read_bytes())
+    code, stdout, _ = cli(*args, '--root', str(root))
+    assert code == 0 and 'all runs reused' in stdout and len(rows(out)) == len(good)
+
+
+def popen(*argv, **kw):
+    env = {**os.environ, 'PYTHONUNBUFFERED': '1'}
+    return subprocess.Popen([str(EXE), *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kw)
+
+
+def test_two_runs_share_one_out(tmp_path):
+    "Two processes with different method lists write into one --out at the same time: every record of both is kept."
+    out = tmp_path / 'out'
+    base = ['--out', str(out), '--max-steps', '3', '--shifts', 'rot90', '--sparsities', '0.8', '--protocols', 'protect', 'isolate',
+            '--no-progress']
+    ps = [popen(*base, '--methods', m) for m in ('topk', 'magnitude')]
+    for p in ps:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    got = sorted((r['protocol'], r['method']) for r in rows(out))
+    assert got == sorted([('finetune', 'none'), ('protect', 'topk'), ('isolate', 'topk'), ('protect', 'magnitude'),
+                          ('isolate', 'magnitude')])
+    assert len(json.loads((out / 'results.json').read_text())) == 5
+
+
+def wait_for_rows(out, n, proc, timeout=300):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if proc.poll() is not None: return False
+        try:
+            if len(rows(out)) >= n: return True
+        except (FileNotFoundError, csv.Error): pass
+        time.sleep(0.05)
+    return False
+
+
+def test_ctrl_c_says_what_was_saved(tmp_path):
+    out = tmp_path / 'out'
+    p = popen('--out', str(out), '--max-steps', '10', '--shifts', 'rot90', '--methods', 'magnitude', 'random', '--sparsities', '0.5',
+              '--protocols', 'protect', '--no-progress')
+    assert wait_for_rows(out, 1, p), p.communicate()
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err
+    assert 'Traceback' not in err and 'Run the same command again to resume' in err
+    m = re.search(r'interrupted; (\d+) run record\(s\) of this session are saved in', err)
+    assert m and int(m[1]) in (len(rows(out)) - 1, len(rows(out))), err      # (a record may land while the signal does)
+
+
+@pytest.mark.slow
+def test_kill_and_resume_gives_the_uninterrupted_results(tmp_path):
+    "SIGKILL at several points (during source training, after 1 and after 3 records), then a resume: the same records, timings aside."
+    grid = ['--max-steps', '4', '--shifts', 'rot90', '--methods', 'topk', 'magnitude', '--sparsities', '0.8',
+            '--protocols', 'protect', 'isolate', 'adapt', '--no-progress']
+    whole, part = tmp_path / 'whole', tmp_path / 'part'
+    p = popen('--out', str(whole), *grid); _, err = p.communicate(timeout=600); assert p.returncode == 0, err
+    for n in (0, 1, 3):
+        p = popen('--out', str(part), *grid)
+        if n == 0:
+            t0 = time.time()
+            while not (part / 'cache').exists() and p.poll() is None and time.time() - t0 < 120: time.sleep(0.02)
+        else: assert wait_for_rows(part, n, p)
+        p.kill(); p.wait()
+        assert p.returncode == -signal.SIGKILL
+    p = popen('--out', str(part), *grid); _, err = p.communicate(timeout=600); assert p.returncode == 0, err
+    strip = lambda out: sorted(json.dumps({k: v for k, v in r.items() if k != 'seconds'}, sort_keys=True) for r in rows(out))
+    assert len(rows(whole)) == 6                             # finetune; topk: protect, isolate, adapt; magnitude: protect, isolate
+    assert strip(part) == strip(whole)
+    assert not list(part.rglob('*.tmp'))
