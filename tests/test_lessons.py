@@ -1,0 +1,59 @@
+"The lessons keep the shape a course needs: objectives, papers, equations, exercises with checked solutions, a summary."
+import json, re
+from pathlib import Path
+
+import pytest
+
+TUT = Path(__file__).resolve().parent.parent / 'nbs' / 'tutorials'
+METHOD_LESSONS = {'11_ste_masks': '1801.06519', '12_gumbel_masks': '2010.02066', '13_topk_masks': '1911.13299'}
+NEW_LESSONS = ['10a_protocols', '10b_masked_layer']
+
+
+def cells(name):
+    return json.loads((TUT / f'{name}.ipynb').read_text())['cells']
+
+
+def text(cs, kind='markdown'):
+    return '\n'.join(''.join(c['source']) for c in cs if c['cell_type'] == kind)
+
+
+def solutions(cs):
+    "The cells after the '## Solutions' heading."
+    i = next(i for i, c in enumerate(cs) if c['cell_type'] == 'markdown' and re.search(r'^## Solutions', ''.join(c['source']), re.M))
+    return cs[i + 1:]
+
+
+@pytest.mark.parametrize('name', ['10_forgetting', *NEW_LESSONS, *METHOD_LESSONS])
+def test_lesson_shape(name):
+    cs = cells(name)
+    md = text(cs)
+    assert 'By the end of this lesson you can' in md, f'{name}: no learning objectives'
+    assert '## What to remember' in md, f'{name}: no "What to remember"'
+    ex = re.search(r'## Exercises\n(.*?)(?=\n## |\Z)', md, re.S)
+    assert ex, f'{name}: no Exercises section'
+    n_ex = len(re.findall(r'^\d+\. ', ex.group(1), re.M))
+    assert n_ex >= 3, f'{name}: {n_ex} exercises, want at least 3'
+    sol = solutions(cs)
+    checked = [c for c in sol if c['cell_type'] == 'code' and 'assert' in ''.join(c['source'])]
+    assert len(checked) >= n_ex, f'{name}: {len(checked)} solution cells with an assertion for {n_ex} exercises'
+    assert 'PLACEHOLDER' not in md, f'{name}: unfinished prose'
+
+
+@pytest.mark.parametrize('name', list(METHOD_LESSONS))
+def test_method_lessons_cite_and_derive(name):
+    md = text(cells(name))
+    assert f'arxiv.org/abs/{METHOD_LESSONS[name]}' in md, f'{name}: no link to its paper'
+    assert len(re.findall(r'\$\$.+?\$\$|\$[^$\n]+\$', md, re.S)) >= 5, f'{name}: too few equations'
+
+
+def test_the_ste_is_derived_and_checked():
+    cs = cells('10b_masked_layer')
+    src = text(cs, 'code')
+    assert 'gradcheck' in src and 'add_masks' in src and 'parametrize.register_parametrization' in src
+
+
+def test_protocols_lesson_defines_every_protocol():
+    md = text(cells('10a_protocols'))
+    for p in ('finetune', 'protect', 'isolate', 'adapt'): assert f'`{p}`' in md
+    for w in ('**kept**', '**pruned**', '**free**', '**frozen**'): assert w in md
+    for ref in ('1711.05769', '1801.06519', '2006.14769'): assert ref in md
