@@ -14,7 +14,7 @@ def state(model):
 
 @pytest.mark.parametrize('kw,msg', [
     (dict(method='topk', sparsity=1.0), '[0, 1)'), (dict(method='topk', sparsity=-0.5), '[0, 1)'),
-    (dict(method='magic', sparsity=0.5), 'known methods: ste, gumbel, topk, magnitude, random'),
+    (dict(method='magic', sparsity=0.5), 'known methods: ste, gumbel, topk, magnitude'),
     (dict(method='topk', sparsity=0.5, layers='^nothing$'), 'no maskable layer'),
     (dict(method='gumbel', tau=0.0), 'tau must be > 0'), (dict(method='ste', penalty=-1e-4), 'penalty must be >= 0'),
     (dict(method='fixed', masks={'fc': torch.ones(2, 2, dtype=torch.bool)}), 'do not fit'),
