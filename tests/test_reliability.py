@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest, torch
 
 from dwm_tutorial.cli import main, make_setting, parse_args
-from dwm_tutorial.data import ImageDataset, MINI_NAME, data_dirs, fashion_mnist
+from dwm_tutorial.data import ImageDataset, MINI_NAME, data_dirs, fashion_mnist, random_subset, read_split, root_files, write_idx
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / 'dwm-reproduce'
@@ -31,55 +31,66 @@ def dead_pid():
     return int(subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout)
 
 
-def test_cache_and_records_keyed_on_everything(tmp_path):
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    "A --root with 1,024 training and 256 test images of the mini subset: the runs below check bookkeeping, not accuracy."
+    root = tmp_path_factory.mktemp('tiny')
+    for split, n, (imgs, labels) in (('train', 1024, ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte')),
+                                     ('test', 256, ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'))):
+        ds = random_subset(fashion_mnist(split, 'mini'), n, seed=1)
+        write_idx(ds.images.squeeze(1), root / f'{imgs}.gz'); write_idx(ds.labels.to(torch.uint8), root / f'{labels}.gz')
+    return root
+
+
+def test_cache_and_records_keyed_on_everything(tmp_path, tiny):
     "A smoke run, then a real one into the same folder, gives what a fresh folder gives; --fresh keeps other settings' records."
     a, b = tmp_path / 'a', tmp_path / 'b'
-    assert cli('--out', str(a), '--max-steps', '2', *GRID)[0] == 0
-    code, out_a, _ = cli('--out', str(a), '--max-steps', '5', *GRID)
+    grid = [*GRID, '--root', str(tiny)]
+    assert cli('--out', str(a), '--max-steps', '2', *grid)[0] == 0
+    code, out_a, _ = cli('--out', str(a), '--max-steps', '5', *grid)
     assert code == 0
-    code, out_b, _ = cli('--out', str(b), '--max-steps', '5', *GRID)
+    code, out_b, _ = cli('--out', str(b), '--max-steps', '5', *grid)
     assert code == 0
     acc = lambda text: text.rsplit('source model accuracy', 1)[1].split(';')[0]
     assert acc(out_a) == acc(out_b)                                # the 2-step model was not reused for the 5-step setting
     five = lambda out: sorted((r['protocol'], r['source_before'], r['target_after']) for r in rows(out) if 'steps5' in r['setting'])
     assert five(a) == five(b)
     assert len({r['setting'] for r in rows(a)}) == 2 and len(rows(a)) == 4
-    cached = a / 'cache' / 'source_mini_s0.pt'; stamp = cached.stat().st_mtime_ns
-    code, _, _ = cli('--out', str(a), '--max-steps', '5', '--fresh', *GRID)
+    cached = a / 'cache' / 'source_root_s0.pt'; stamp = cached.stat().st_mtime_ns
+    code, _, _ = cli('--out', str(a), '--max-steps', '5', '--fresh', *grid)
     assert code == 0 and cached.stat().st_mtime_ns != stamp      # --fresh retrained the source model...
     assert len(rows(a)) == 4 and five(a) == five(b)              # ...recomputed this setting, and kept the other one's records
     # the same data from another folder is the same setting; other data is another one
-    a1 = parse_args(['--out', str(tmp_path / 'c'), '--max-steps', '5', *GRID])
-    tr, te = fashion_mnist('train', 'mini'), fashion_mnist('test', 'mini')
+    a1 = parse_args(['--out', str(tmp_path / 'c'), '--max-steps', '5', *grid])
+    files = root_files(tiny); tr, te = read_split(files['train']), read_split(files['test'])
     other = ImageDataset(tr.images, tr.labels.roll(1), tr.classes)
     assert make_setting(a1, tr, te) == rows(b)[0]['setting'] != make_setting(a1, other, te)
 
 
-def test_damaged_files_warn_and_recover(tmp_path):
+def test_damaged_files_warn_and_recover(tmp_path, tiny):
     "An unreadable cached model is retrained with a warning; a damaged results file keeps its good rows; stale files go; --root exact."
     out = tmp_path / 'out'
-    args = ['--out', str(out), '--max-steps', '3', *GRID]
+    args = ['--out', str(out), '--max-steps', '3', *GRID, '--root', str(tiny)]
     assert cli(*args)[0] == 0
     good = rows(out)
-    (out / 'cache' / 'source_mini_s0.pt').write_bytes(b'cut short')
+    (out / 'cache' / 'source_root_s0.pt').write_bytes(b'cut short')
     text = (out / 'results.csv').read_text(); (out / 'results.csv').write_text(text[:-30])      # the last row cut short
     pid = dead_pid()
-    for f in (out / f'.results.csv.{pid}.abc123.tmp', out / 'cache' / f'.source_mini_s0.pt.{pid}.tmp'): f.write_text('x')
+    for f in (out / f'.results.csv.{pid}.abc123.tmp', out / 'cache' / f'.source_root_s0.pt.{pid}.tmp'): f.write_text('x')
     (out / 'density.png').write_bytes(b'old')                                                   # a plot of an earlier run
     code, stdout, err = cli(*args)
     assert code == 0, err
     assert 'warning:' in err and 'row 2 (line 3), column' in err and 'computed again' in err
-    assert 'could not be used' in err and 'source_mini_s0.pt' in err                         # the model was needed again
+    assert 'could not be used' in err and 'source_root_s0.pt' in err                         # the model was needed again
     assert [{k: v for k, v in r.items() if k != 'seconds'} for r in rows(out)] == \
            [{k: v for k, v in r.items() if k != 'seconds'} for r in good]                      # recomputed to the same numbers
     assert not list(out.rglob('*.tmp'))                                                        # temporaries of dead runs swept
     assert not (out / 'density.png').exists() and 'density.png' not in stdout                  # protect only: no mask to draw
     assert len(json.loads((out / 'results.json').read_text())) == len(good)
-    # a --root holding a copy of the mini subset is the same data, so the same setting: every record is reused
-    src = next(d for d in data_dirs() if (d / MINI_NAME).is_dir()) / MINI_NAME
-    root = tmp_path / 'mine'; root.mkdir()
-    for f in src.iterdir(): (root / f.name).write_bytes(f.read_bytes())
-    code, stdout, _ = cli(*args, '--root', str(root))
+    # the same files in torchvision's layout are the same data, so the same setting: every record is reused
+    raw = tmp_path / 'mine' / 'FashionMNIST' / 'raw'; raw.mkdir(parents=True)
+    for f in tiny.iterdir(): (raw / f.name).write_bytes(f.read_bytes())
+    code, stdout, _ = cli(*args[:-1], str(tmp_path / 'mine'))
     assert code == 0 and 'all runs reused' in stdout and len(rows(out)) == len(good)
 
 
@@ -88,10 +99,10 @@ def popen(*argv, **kw):
     return subprocess.Popen([str(EXE), *argv], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **kw)
 
 
-def test_two_runs_share_one_out(tmp_path):
+def test_two_runs_share_one_out(tmp_path, tiny):
     "Two processes with different method lists write into one --out at the same time: every record of both is kept."
     out = tmp_path / 'out'
-    base = ['--out', str(out), '--max-steps', '3', '--shifts', 'rot90', '--sparsities', '0.8', '--protocols', 'protect', 'isolate',
+    base = ['--out', str(out), '--root', str(tiny), '--max-steps', '3', '--shifts', 'rot90', '--sparsities', '0.8', '--protocols', 'protect', 'isolate',
             '--no-progress']
     ps = [popen(*base, '--methods', m) for m in ('topk', 'magnitude')]
     for p in ps:
@@ -114,9 +125,9 @@ def wait_for_rows(out, n, proc, timeout=300):
     return False
 
 
-def test_ctrl_c_says_what_was_saved(tmp_path):
+def test_ctrl_c_says_what_was_saved(tmp_path, tiny):
     out = tmp_path / 'out'
-    p = popen('--out', str(out), '--max-steps', '10', '--shifts', 'rot90', '--methods', 'magnitude', 'random', '--sparsities', '0.5',
+    p = popen('--out', str(out), '--root', str(tiny), '--max-steps', '30', '--shifts', 'rot90', '--methods', 'magnitude', 'random', '--sparsities', '0.5',
               '--protocols', 'protect', '--no-progress')
     assert wait_for_rows(out, 1, p), p.communicate()
     p.send_signal(signal.SIGINT)
@@ -128,9 +139,9 @@ def test_ctrl_c_says_what_was_saved(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_and_resume_gives_the_uninterrupted_results(tmp_path):
+def test_kill_and_resume_gives_the_uninterrupted_results(tmp_path, tiny):
     "SIGKILL at several points (during source training, after 1 and after 3 records), then a resume: the same records, timings aside."
-    grid = ['--max-steps', '4', '--shifts', 'rot90', '--methods', 'topk', 'magnitude', '--sparsities', '0.8',
+    grid = ['--root', str(tiny), '--max-steps', '8', '--shifts', 'rot90', '--methods', 'topk', 'magnitude', '--sparsities', '0.8',
             '--protocols', 'protect', 'isolate', 'adapt', '--no-progress']
     whole, part = tmp_path / 'whole', tmp_path / 'part'
     p = popen('--out', str(whole), *grid); _, err = p.communicate(timeout=600); assert p.returncode == 0, err
