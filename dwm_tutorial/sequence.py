@@ -5,7 +5,7 @@
 # %% ../nbs/04a_sequence.ipynb #290ec3cf
 from __future__ import annotations
 import copy, csv, hashlib, json, math, time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -15,7 +15,7 @@ from torch.nn.utils import parametrize
 from .data import atomic_write, check_shift, fashion_mnist, in_test, make_domains, random_subset, take
 from .masks import LEARNED, add_masks, get_masks, learn_masks, maskable_layers, masked_layers
 from .train import MIN_STEPS, check_fits, evaluate, fit, get_device, run_steps
-from .transfer import freeze_entries, storage_bits, view_state
+from .transfer import freeze_entries, save_records, storage_bits, view_state
 
 # %% auto #0
 __all__ = ['SEQUENCE', 'CHAINS', 'CHAIN_METHODS', 'SEQ_FORMAT', 'LOW', 'QUICK_SEQUENCE', 'Domain', 'fashion_sequence',
@@ -137,15 +137,8 @@ class ChainResult:
     def key(self) -> tuple: return (self.chain, self.method, tuple(self.domains), self.seed, self.setting)
 
 def save_chains(results: list, path) -> Path:
-    "Write chain records to `.json` or `.csv` (lists as JSON text), atomically."
-    path = Path(path); rows = [asdict(r) for r in results]
-    if path.suffix == '.json': return atomic_write(path, lambda t: Path(t).write_text(json.dumps(rows, indent=1)))
-    if path.suffix != '.csv': raise ValueError(f"chain results go to a .csv or .json file, got {path.name}")
-    def w(t):
-        with open(t, 'w', newline='') as f:
-            wr = csv.DictWriter(f, fieldnames=[x.name for x in fields(ChainResult)]); wr.writeheader()
-            for r in rows: wr.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
-    return atomic_write(path, w)
+    "Write chain records to `.json` or `.csv` (lists as JSON text), atomically: `save_records` of `04_transfer`."
+    return save_records(results, path, ChainResult, 'chain results')
 
 def load_chains(path) -> list[ChainResult]:
     "Read records written by `save_chains`; a file of another format is refused."

@@ -21,10 +21,10 @@ except ImportError: fcntl = None      # Windows: msvcrt (see results_lock)
 
 # %% auto #0
 __all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'LOCK_NAME', 'MASK_OPTIONS', 'METHOD_OPTIONS', 'TransferResult',
-           'save_results', 'read_results', 'load_results', 'results_lock', 'merge_results', 'unique', 'as_names',
-           'check_sparsity', 'check_names', 'check_data', 'check_run', 'SourceMask', 'source_mask', 'freeze_entries',
-           'isolated_source', 'restored_source', 'view_state', 'kept_for', 'payload_bits', 'storage_bits',
-           'check_transfer', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
+           'save_records', 'save_results', 'read_results', 'load_results', 'results_lock', 'merge_results', 'unique',
+           'as_names', 'check_sparsity', 'check_names', 'check_data', 'check_run', 'SourceMask', 'source_mask',
+           'freeze_entries', 'isolated_source', 'restored_source', 'view_state', 'kept_for', 'payload_bits',
+           'storage_bits', 'check_transfer', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 3
@@ -61,16 +61,21 @@ class TransferResult:
         return (self.method, self.protocol, self.shift, self.target_sparsity, self.seed, self.setting)
 
 # %% ../nbs/04_transfer.ipynb #47fdce8c
-def save_results(results: list, path) -> Path:
-    "Write records to `.csv` or `.json` (chosen by the suffix), atomically."
-    path = Path(path); rows = [asdict(r) for r in results]
+def save_records(results: list, path, cls, what: str = 'results') -> Path:
+    "Write dataclass records of type `cls` to `.csv` (list and dict fields as JSON text) or `.json`, chosen by the suffix, atomically."
+    path = Path(path)
+    if path.suffix not in ('.csv', '.json'): raise ValueError(f"{what} go to a .csv or .json file, got {path.name}")
+    rows = [asdict(r) for r in results]
     if path.suffix == '.json': return atomic_write(path, lambda t: Path(t).write_text(json.dumps(rows, indent=1)))
-    if path.suffix != '.csv': raise ValueError(f"results go to a .csv or .json file, got {path.name}")
     def w(t):
         with open(t, 'w', newline='') as f:
-            wr = csv.DictWriter(f, fieldnames=[x.name for x in fields(TransferResult)]); wr.writeheader()
-            for r in rows: wr.writerow({**r, 'layer_density': json.dumps(r['layer_density'])})
+            wr = csv.DictWriter(f, fieldnames=[x.name for x in fields(cls)]); wr.writeheader()
+            for r in rows: wr.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
     return atomic_write(path, w)
+
+def save_results(results: list, path) -> Path:
+    "Write transfer records to `.csv` or `.json` (chosen by the suffix), atomically."
+    return save_records(results, path, TransferResult)
 
 def _parse(v, typ: str):
     "One CSV cell as the field's type; a ValueError that says why not."

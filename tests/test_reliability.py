@@ -127,8 +127,9 @@ def wait_for_rows(out, n, proc, timeout=300):
 
 def test_ctrl_c_says_what_was_saved(tmp_path, tiny):
     out = tmp_path / 'out'
-    p = popen('--out', str(out), '--root', str(tiny), '--max-steps', '30', '--shifts', 'rot90', '--methods', 'magnitude', 'random', '--sparsities', '0.5',
-              '--protocols', 'protect', '--no-progress')
+    p = popen('--out', str(out), '--root', str(tiny), '--max-steps', '30', '--shifts', 'rot90', '--methods', 'magnitude', 'random',
+              '--sparsities', *[f'0.{i}' for i in range(1, 10)], '--protocols', 'protect', 'isolate', '--no-progress')
+    # 37 records: far more than arrive between the first row and the signal, so the run cannot finish first (a race with 3 did)
     assert wait_for_rows(out, 1, p), p.communicate()
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
