@@ -321,6 +321,18 @@ def stage(cache):
 
 
 # ---------------------------------------------------------------- 3. Sphinx
+def mathjax(dest=BUILD / 'mathjax_static' / 'mathjax'):
+    "MathJax 2 from the jupyter-server-mathjax package into `dest` (conf.py serves it as _static/mathjax/): English only, HTML-CSS output."
+    import jupyter_server_mathjax
+    src = Path(jupyter_server_mathjax.__file__).parent / 'static'
+    skip = lambda d, names: [n for n in names if (Path(d).name == 'localization' and n != 'en') or
+                             (Path(d).name == 'output' and n == 'SVG') or n == 'unpacked']
+    mark = BUILD / 'mathjax-copied-from'
+    if not dest.exists() or not mark.exists() or mark.read_text() != str(src):
+        shutil.rmtree(dest, ignore_errors=True); shutil.copytree(src, dest, ignore=skip); mark.write_text(str(src))
+    return dest
+
+
 def sphinx(out):
     from sphinx.cmd.build import build_main
     return build_main(['-b', 'html', '-q', '-W', '--keep-going', '-c', str(HERE), '-d', str(BUILD / 'doctrees'), str(SRC), str(out)])
@@ -335,6 +347,7 @@ def main():
     cache = nbdev_process(a.workers)
     t1 = time.time()
     pages = stage(cache)
+    mathjax()
     html_dir = BUILD / 'html'                                       # MyST-NB writes images beside it, in jupyter_execute/
     rc = sphinx(html_dir)
     if rc: sys.exit(f'docs: sphinx-build failed (exit {rc})')

@@ -4,6 +4,7 @@ Runs in its own venv with `playwright` (make docs-browser) and drives Debian's c
 $CHROMIUM); it never downloads a browser. The site is served by `python -m http.server` on 127.0.0.1, on a free
 port, in a subprocess that is stopped by its PID at the end. For every page it asserts:
 - no console error and no uncaught page error;
+- every formula typeset by MathJax (served from the site), none shown as an error;
 - no failed request and no HTTP error; no request to any host but the local server (those are blocked and reported);
 - every <img> has loaded (naturalWidth > 0);
 and, on the site's own search (the sidebar's search box, then search.html), that searching an API name
@@ -38,7 +39,7 @@ def check(site, chromium):
     from playwright.sync_api import sync_playwright
     site = Path(site)
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html'))
-    bad, n_img = [], 0
+    bad, n_img, n_formulas = [], 0, 0
     proc, base = serve(site)
     try:
         with sync_playwright() as pw:
@@ -69,6 +70,18 @@ def check(site, chromium):
                 n_img += len(imgs)
                 bad += [f'{rel}: image not shown: {src}' for src, w in imgs if not w]
                 page.wait_for_load_state('networkidle')
+                n_math = page.evaluate("() => document.querySelectorAll('.math.notranslate').length")   # Sphinx's
+                if n_math:                                 # MathJax (local) typesets every formula, without an error box
+                    try: page.wait_for_function("() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.running === 0 && "
+                                                "MathJax.Hub.queue.pending === 0 && document.querySelectorAll('.MathJax, .MathJax_Display').length > 0",
+                                                timeout=30000)
+                    except Exception: bad.append(f'{rel}: {n_math} formula(s), but MathJax did not typeset them')
+                    else:
+                        shown = page.evaluate("() => document.querySelectorAll('script[type^=\"math/tex\"]').length")
+                        errs = page.evaluate("() => document.querySelectorAll('.MathJax_Error, merror, .mjx-merror').length")
+                        n_formulas += shown
+                        if shown < n_math: bad.append(f'{rel}: {n_math} formula(s), {shown} typeset')
+                        if errs: bad.append(f'{rel}: MathJax shows {errs} error(s)')
             for name, want in SEARCH:                      # as a reader searches: the sidebar's box, then Enter
                 current['page'] = f'search for {name}'
                 page.goto(base + 'index.html', wait_until='load')
@@ -87,6 +100,7 @@ def check(site, chromium):
             browser.close()
     finally:
         proc.kill(); proc.wait()
+    print(f'browser_check_docs: {n_formulas} formulas typeset by MathJax from the site itself')
     return bad, len(pages), n_img
 
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_TEXT = ('VBox(', 'HBox(', 'IntProgress(', 'FloatProgress(', 'IntSlider(', 'FloatSlider(', 'Dropdown(',
                'Output()', 'Button(', 'Checkbox(', 'Label(value=')
-RAW_SYNTAX = (':::', '{.callout', '{target=', '{#', '#| ', 'output-file:', '<!-- WARNING')
+RAW_SYNTAX = (':::', '{.callout', '{target=', '{#', '#| ', 'output-file:', '<!-- WARNING', '$$', '$\\')   # the last two: untypeset math
 SEARCH_NAMES = ('learn_masks',)
 LOAD_ATTRS = {('script', 'src'), ('img', 'src'), ('iframe', 'src'), ('source', 'src'), ('video', 'src'),
               ('audio', 'src'), ('embed', 'src'), ('object', 'data'), ('input', 'src'), ('track', 'src'),
