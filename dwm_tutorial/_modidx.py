@@ -237,4 +237,5 @@ d = { 'settings': { 'branch': 'main',
                                       'dwm_tutorial.widgets.draw': ('widgets.html#draw', 'dwm_tutorial/widgets.py'),
                                       'dwm_tutorial.widgets.masks_at': ('widgets.html#masks_at', 'dwm_tutorial/widgets.py'),
                                       'dwm_tutorial.widgets.playground': ('widgets.html#playground', 'dwm_tutorial/widgets.py'),
+                                      'dwm_tutorial.widgets.rank_cut': ('widgets.html#rank_cut', 'dwm_tutorial/widgets.py'),
                                       'dwm_tutorial.widgets.scores_of': ('widgets.html#scores_of', 'dwm_tutorial/widgets.py')}}}

@@ -170,10 +170,15 @@ def results_lock(folder):
             else: f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
 def merge_results(path, records, json_path=None) -> list[TransferResult]:
-    "Under the folder's lock: read `path` (keeping the rows that parse), put `records` in, write it (and `json_path`) back; returns everything."
+    "Under the folder's lock: read `path` (keeping the rows that parse), put `records` in, write it (and `json_path`) back; returns everything. A damaged file is first copied to `<name>.damaged`, so no row is lost unseen."
     path = Path(path)
     with results_lock(path.parent):
-        merged = {r.key(): r for r in (read_results(path)[0] if path.exists() else [])}
+        recs, problems = read_results(path) if path.exists() else ([], [])
+        if problems:
+            aside = path.with_name(path.name + '.damaged')
+            atomic_write(aside, lambda t: Path(t).write_bytes(path.read_bytes()))
+            warnings.warn(f"{problems[0]}: the damaged file is kept as {aside.name}; the rows that parse go on in {path.name}", stacklevel=2)
+        merged = {r.key(): r for r in recs}
         merged.update({r.key(): r for r in records})
         out = list(merged.values())
         save_results(out, path)

@@ -16,7 +16,7 @@ from .masks import (LEARNED, _keep_top, add_masks, layer_density, learn_masks, m
 from .train import evaluate
 
 # %% auto #0
-__all__ = ['scores_of', 'masks_at', 'Playground', 'draw', 'playground']
+__all__ = ['scores_of', 'rank_cut', 'masks_at', 'Playground', 'draw', 'playground']
 
 # %% ../nbs/06_widgets.ipynb #3aeedf3c
 def scores_of(model) -> dict:
@@ -24,15 +24,22 @@ def scores_of(model) -> dict:
     return {n: (P.scores.detach() - P.threshold if hasattr(P, 'threshold') else P.scores.detach().clone() if hasattr(P, 'scores')
                 else P.fixed.clone()) for n, P in masked_layers(model).items()}
 
+def rank_cut(scores: dict, sparsity: float, order: torch.Tensor | None = None) -> dict:
+    "Prune the `sparsity` fraction of all `scores` with the lowest values, one cut over all layers, by rank: scores tied at the cut are split, so the fraction is exact. `order`: the stable argsort of the concatenated scores, if already known."
+    flat = torch.cat([s.flatten() for s in scores.values()])
+    if order is None: order = flat.argsort(stable=True)
+    keep = torch.ones(flat.numel(), dtype=torch.bool, device=flat.device)
+    keep[order[:int(round(sparsity * flat.numel()))]] = False
+    out, i = {}, 0
+    for n, s in scores.items(): out[n] = keep[i:i + s.numel()].view_as(s); i += s.numel()
+    return out
+
 def masks_at(scores: dict, method: str, sparsity: float | None = None, threshold: float | None = None) -> dict:
     "Binary masks from `scores` at `sparsity` (per layer for topk-like methods, one global cut-off for ste/gumbel) or at `threshold`."
     if method in ('ste', 'gumbel'):
         if threshold is None:
             if sparsity is None: raise ValueError("give sparsity= or threshold=")
-            allv = torch.cat([s.flatten() for s in scores.values()])
-            k = int(round(sparsity * allv.numel()))
-            threshold = -float('inf') if k == 0 else allv.kthvalue(k).values.item()
-            return {n: s > threshold for n, s in scores.items()}
+            return rank_cut(scores, sparsity)
         return {n: s >= threshold for n, s in scores.items()}
     if sparsity is None: raise ValueError(f"method {method!r} needs sparsity=")
     return {n: _keep_top(s.float(), 1 - sparsity).bool() for n, s in scores.items()}   # topk ranks by the score itself
@@ -76,10 +83,8 @@ class Playground:
         if method not in self.scores: raise ValueError(f"no scores for {method!r}; have {self.methods} (learn them with retrain)")
         sc = self.scores[method]
         if method in ('ste', 'gumbel') and threshold is None and sparsity is not None:   # masks_at's cut, from scores sorted once
-            if method not in self._sorted: self._sorted[method] = torch.cat([s.flatten() for s in sc.values()]).sort().values
-            v = self._sorted[method]; k = int(round(sparsity * v.numel()))
-            cut = -float('inf') if k == 0 else v[k - 1].item()
-            return {n: s > cut for n, s in sc.items()}
+            if method not in self._sorted: self._sorted[method] = torch.cat([s.flatten() for s in sc.values()]).argsort(stable=True)
+            return rank_cut(sc, sparsity, self._sorted[method])
         return masks_at(sc, method, sparsity, threshold)
 
     def _accuracy(self, x, y) -> float:
