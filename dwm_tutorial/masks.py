@@ -12,7 +12,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .models import head_name
-from .train import MIN_STEPS, fit, run_steps
+from .train import MIN_STEPS, check_fit_args, fit, run_steps
 
 # %% auto #0
 __all__ = ['METHODS', 'CONTROLS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_layers', 'masked_layers', 'add_masks',
@@ -296,7 +296,6 @@ def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 1
                 max_steps: int | None = None, min_steps: int = MIN_STEPS, ramp: float | None = None, eval_sets=None,
                 eval_every=None, progress: bool = True, train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
     "Train the masks of `model` (added with `add_masks`) on `ds`; only the scores change (and, if `train_other`, the unmasked parameters)."
-    from dwm_tutorial.train import check_fit_args
     check_fit_args(epochs=epochs, lr=1e-3 if lr is None else lr, bs=bs, max_steps=max_steps, min_steps=min_steps, seed=seed, eval_every=eval_every)
     if ramp is not None and not (isinstance(ramp, (int, float)) and 0 < ramp <= 1):
         raise ValueError(f"ramp is the fraction of the run spent reaching the target sparsity, in (0, 1]; got {ramp!r}")

@@ -5,7 +5,7 @@
 # %% ../nbs/04a_sequence.ipynb #290ec3cf
 from __future__ import annotations
 import copy, csv, hashlib, json, math, time
-from dataclasses import asdict, dataclass, field, fields   # asdict: the examples below
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch

@@ -140,14 +140,17 @@ def read_results(path) -> tuple[list, list]:
         else: out.append(TransferResult(**vals))
     return out, problems
 
+def _first_problem(problems: list) -> str:
+    "The first problem `read_results` met, and how many more there are."
+    return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else '')
+
 def load_results(path, keep_good: bool = False) -> list[TransferResult]:
     "Read records written by `save_results`. A damaged file is an error naming its file, row and column, unless `keep_good`: then the rows that parse are returned, with a warning."
     out, problems = read_results(path)
     if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ''
         if not keep_good:
-            raise ValueError(f"{problems[0]}{more}. The {len(out)} row(s) that parse can be kept: load_results(path, keep_good=True).")
-        warnings.warn(f"{problems[0]}{more}; keeping the {len(out)} row(s) that parse", stacklevel=2)
+            raise ValueError(f"{_first_problem(problems)}. The {len(out)} row(s) that parse can be kept: load_results(path, keep_good=True).")
+        warnings.warn(f"{_first_problem(problems)}; keeping the {len(out)} row(s) that parse", stacklevel=2)
     return out
 
 # %% ../nbs/04_transfer.ipynb #b5e60d38
@@ -177,7 +180,7 @@ def merge_results(path, records, json_path=None) -> list[TransferResult]:
         if problems:
             aside = path.with_name(path.name + '.damaged')
             atomic_write(aside, lambda t: Path(t).write_bytes(path.read_bytes()))
-            warnings.warn(f"{problems[0]}: the damaged file is kept as {aside.name}; the rows that parse go on in {path.name}", stacklevel=2)
+            warnings.warn(f"{_first_problem(problems)}: the damaged file is kept as {aside.name}; the rows that parse go on in {path.name}", stacklevel=2)
         merged = {r.key(): r for r in recs}
         merged.update({r.key(): r for r in records})
         out = list(merged.values())
@@ -509,8 +512,8 @@ def run_grid(source_model, source_train, source_test, targets: dict, runs: list[
     done = {}
     if results_path is not None and Path(results_path).exists():
         recs, problems = read_results(results_path)
-        if problems: warnings.warn(f"{problems[0]}{f' (and {len(problems) - 1} more)' if len(problems) > 1 else ''}; the {len(recs)} "
-                                   "record(s) that parse are kept, and runs whose records were damaged are computed again", stacklevel=2)
+        if problems: warnings.warn(f"{_first_problem(problems)}; the {len(recs)} record(s) that parse are kept, "
+                                   "and runs whose records were damaged are computed again", stacklevel=2)
         if reuse: done = {r.key(): r for r in recs}
     out, bar = [], tqdm(total=len(runs) * len(seeds), desc='runs', disable=not progress)
     for sd in seeds:

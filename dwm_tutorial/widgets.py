@@ -11,12 +11,12 @@ import torch
 from torch import nn
 
 from .data import make_loader, take
-from .masks import (LEARNED, _keep_top, add_masks, layer_density, learn_masks, masked_layers,
+from .masks import (LEARNED, _global_top, _keep_top, add_masks, layer_density, learn_masks, masked_layers,
                                 maskable_layers, plot_layer_density)
 from .train import evaluate
 
 # %% auto #0
-__all__ = ['scores_of', 'rank_cut', 'masks_at', 'Playground', 'draw', 'playground']
+__all__ = ['scores_of', 'masks_at', 'Playground', 'draw', 'playground']
 
 # %% ../nbs/06_widgets.ipynb #3aeedf3c
 def scores_of(model) -> dict:
@@ -24,22 +24,12 @@ def scores_of(model) -> dict:
     return {n: (P.scores.detach() - P.threshold if hasattr(P, 'threshold') else P.scores.detach().clone() if hasattr(P, 'scores')
                 else P.fixed.clone()) for n, P in masked_layers(model).items()}
 
-def rank_cut(scores: dict, sparsity: float, order: torch.Tensor | None = None) -> dict:
-    "Prune the `sparsity` fraction of all `scores` with the lowest values, one cut over all layers, by rank: scores tied at the cut are split, so the fraction is exact. `order`: the stable argsort of the concatenated scores, if already known."
-    flat = torch.cat([s.flatten() for s in scores.values()])
-    if order is None: order = flat.argsort(stable=True)
-    keep = torch.ones(flat.numel(), dtype=torch.bool, device=flat.device)
-    keep[order[:int(round(sparsity * flat.numel()))]] = False
-    out, i = {}, 0
-    for n, s in scores.items(): out[n] = keep[i:i + s.numel()].view_as(s); i += s.numel()
-    return out
-
 def masks_at(scores: dict, method: str, sparsity: float | None = None, threshold: float | None = None) -> dict:
     "Binary masks from `scores` at `sparsity` (per layer for topk-like methods, one global cut-off for ste/gumbel) or at `threshold`."
     if method in ('ste', 'gumbel'):
         if threshold is None:
             if sparsity is None: raise ValueError("give sparsity= or threshold=")
-            return rank_cut(scores, sparsity)
+            return _global_top(scores, 1 - sparsity)      # one cut by rank over all layers: tied scores are split, the sparsity is exact
         return {n: s >= threshold for n, s in scores.items()}
     if sparsity is None: raise ValueError(f"method {method!r} needs sparsity=")
     return {n: _keep_top(s.float(), 1 - sparsity).bool() for n, s in scores.items()}   # topk ranks by the score itself
@@ -69,7 +59,7 @@ class Playground:
         self._net = copy.deepcopy(self.model).eval()                                     # weights := W * mask
         self._layers = {n: self._net.get_submodule(n) for n in maskable_layers(self._net)}
         self._w = {n: m.weight.detach().clone() for n, m in self._layers.items()}       # the frozen source weights
-        self._sorted, self._cache = {}, {}
+        self._cache = {}
         if 'magnitude' not in self.scores: self.scores['magnitude'] = {n: w.abs() for n, w in self._w.items()}
         if 'random' not in self.scores:
             g = torch.Generator().manual_seed(0)
@@ -81,11 +71,7 @@ class Playground:
 
     def masks(self, method, sparsity=None, threshold=None) -> dict:
         if method not in self.scores: raise ValueError(f"no scores for {method!r}; have {self.methods} (learn them with retrain)")
-        sc = self.scores[method]
-        if method in ('ste', 'gumbel') and threshold is None and sparsity is not None:   # masks_at's cut, from scores sorted once
-            if method not in self._sorted: self._sorted[method] = torch.cat([s.flatten() for s in sc.values()]).argsort(stable=True)
-            return rank_cut(sc, sparsity, self._sorted[method])
-        return masks_at(sc, method, sparsity, threshold)
+        return masks_at(self.scores[method], method, sparsity, threshold)
 
     def _accuracy(self, x, y) -> float:
         with torch.inference_mode():
@@ -117,7 +103,6 @@ class Playground:
         add_masks(net, method, sparsity=sparsity, tau=tau, penalty=penalty)
         run = learn_masks(net, self.train_ds, max_steps=steps, progress=progress)
         self.scores[method] = scores_of(net)
-        self._sorted.pop(method, None)
         self._cache = {k: v for k, v in self._cache.items() if k[0] != method}
         return run
 
