@@ -19,7 +19,7 @@ from .models import model_from_config
 # %% auto #0
 __all__ = ['SEED_MAX', 'OPTIMIZERS', 'MIN_STEPS', 'CKPT_FORMAT', 'get_device', 'check_seed', 'set_seed', 'n_outputs',
            'check_fits', 'evaluate', 'History', 'check_fit_args', 'run_steps', 'make_optimizer', 'norm_layers', 'fit',
-           'save_checkpoint', 'load_checkpoint', 'cache_dir', 'source_key', 'train_source']
+           'save_checkpoint', 'load_checkpoint', 'in_checkout', 'cache_dir', 'source_key', 'train_source']
 
 # %% ../nbs/03_train.ipynb #5aca11fd
 def get_device(device=None) -> torch.device:
@@ -254,11 +254,17 @@ def load_checkpoint(path, model=None, device=None):
     return model.to(get_device(device)), obj['meta']
 
 # %% ../nbs/03_train.ipynb #5fe6fe42
+def in_checkout(folder) -> bool:
+    "Is `folder` a clone of this project: `nbs/` beside a pyproject.toml that names dwm-tutorial?"
+    f = Path(folder) / 'pyproject.toml'
+    if not ((Path(folder) / 'nbs').is_dir() and f.is_file()): return False
+    return 'name = "dwm-tutorial"' in f.read_text(errors='replace')
+
 def cache_dir() -> Path:
-    "Where lessons keep trained models: the project's `results/cache` (found from the working directory), else `./results/cache`."
-    for p in (Path.cwd(), *Path.cwd().parents):
-        if (p / 'pyproject.toml').is_file() and (p / 'nbs').is_dir(): return p / 'results' / 'cache'
-    return Path('results') / 'cache'
+    "Where lessons keep trained models: the dwm-tutorial clone's `results/cache`, else the working folder's."
+    for p in (Path.cwd(), *Path.cwd().parents):      # a lesson in nbs/ of a clone: the clone's results/
+        if in_checkout(p): return p / 'results' / 'cache'
+    return Path('results') / 'cache'                 # an installed package, Colab, any other folder
 
 # %% ../nbs/03_train.ipynb #ea9818c2
 _KEY_FIT = ('bs', 'opt', 'momentum', 'weight_decay', 'max_steps', 'freeze_norm', 'grad_clip')   # fit's arguments that shape the model
