@@ -4,24 +4,27 @@
 
 # %% ../nbs/04a_sequence.ipynb #290ec3cf
 from __future__ import annotations
-import copy, csv, hashlib, json, math, time
+import copy, csv, hashlib, json, lzma, math, numbers, os, time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .data import atomic_write, check_shift, fashion_mnist, in_test, make_domains, random_subset, take
+from .data import atomic_write, check_shift, fashion_mnist, in_test, make_domains, random_subset, sweep_temp, take
+from .models import model_from_config
 from .masks import LEARNED, add_masks, get_masks, learn_masks, maskable_layers, masked_layers
 from .train import MIN_STEPS, check_fits, evaluate, fit, get_device, run_steps
-from .transfer import freeze_entries, save_records, storage_bits, view_state
+from .transfer import freeze_entries, results_lock, save_records, storage_bits, view_state
 
 # %% auto #0
-__all__ = ['SEQUENCE', 'CHAINS', 'CHAIN_METHODS', 'SEQ_FORMAT', 'LOW', 'QUICK_SEQUENCE', 'Domain', 'fashion_sequence',
-           'check_domains', 'plan_shares', 'ChainResult', 'save_chains', 'load_chains', 'fingerprint', 'claim_mask',
-           'check_chain', 'run_chain', 'run_chains', 'chain_summary', 'plot_matrix', 'plot_ownership', 'plot_chains',
-           'plot_lines', 'check_sequence', 'reproduce_sequence']
+__all__ = ['SEQUENCE', 'CHAINS', 'CHAIN_METHODS', 'SEQ_FORMAT', 'LOW', 'CHAIN_MAGIC', 'QUICK_SEQUENCE', 'Domain',
+           'fashion_sequence', 'check_domains', 'plan_shares', 'ChainResult', 'save_chains', 'load_chains',
+           'merge_chains', 'fingerprint', 'pack_ids', 'unpack_ids', 'chain_store', 'claim_mask', 'check_chain',
+           'run_chain', 'save_chain', 'load_chain', 'run_chains', 'chain_summary', 'plot_matrix', 'plot_ownership',
+           'plot_chains', 'plot_lines', 'check_sequence', 'sequence_table', 'reproduce_sequence']
 
 # %% ../nbs/04a_sequence.ipynb #6b00e678
 SEQUENCE = ('identity', 'rot90', 'invert', 'vflip', 'noise', 'blur')
@@ -34,13 +37,13 @@ class Domain:
     test: object
 
 def fashion_sequence(shifts=SEQUENCE, subset: str | None = None, train_size: int | None = None, test_size: int | None = None,
-                     root=None, seed: int = 0) -> list[Domain]:
-    "Fashion-MNIST through each of `shifts`, in order (the first is the source); `subset` is 'mini' under test, else 'full'."
+                     root=None, seed: int = 0, data=None) -> list[Domain]:
+    "Fashion-MNIST (or `data`: a (train, test) pair) through each of `shifts`, in order (the first is the source); `subset` is 'mini' under test, else 'full'."
     shifts = list(shifts)
     for s in shifts: check_shift(s)
     subset = subset or ('mini' if in_test() else 'full')
-    train = random_subset(fashion_mnist('train', subset, root), train_size, seed)
-    test = take(fashion_mnist('test', subset, root), test_size)
+    train, test = data if data is not None else (fashion_mnist('train', subset, root), fashion_mnist('test', subset, root))
+    train, test = random_subset(train, train_size, seed), take(test, test_size)
     return [Domain(s, *make_domains(train, test, s, seed)[2:4]) for s in shifts]
 
 # %% ../nbs/04a_sequence.ipynb #f59b07db
@@ -77,15 +80,15 @@ def check_domains(domains, model=None) -> list[Domain]:
     return domains
 
 # %% ../nbs/04a_sequence.ipynb #d2575200
-def plan_shares(n_domains: int, share=None, keep_last: bool = True, names=None) -> list[float]:
-    "Each domain's share of the masked weights in an isolate chain (default 1/`n_domains`; with `keep_last` the last gets what is left), or a clear error when the capacity runs out."
+def plan_shares(n_domains: int, share=None, keep_last: bool = True, names=None, n_weights: int | None = None) -> list[float]:
+    "Each domain's share of the masked weights in an isolate chain (default 1/`n_domains`; with `keep_last` the last gets what is left), or a clear error when the capacity runs out or (given `n_weights`) a share is less than one weight."
     if n_domains < 1: raise ValueError("the domain list is empty: there is nothing to plan")
     if share is None: share = 1 / n_domains
-    shares = [share] * n_domains if isinstance(share, (int, float)) else list(share)
+    shares = [share] * n_domains if isinstance(share, numbers.Real) else list(share)      # numpy scalars too
     if keep_last and len(shares) == n_domains - 1: shares.append(0.0)
     if len(shares) != n_domains: raise ValueError(f"give one share per domain ({n_domains}), or one for all; got {len(shares)}")
     for s in shares[:-1] if keep_last else shares:
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not 0 < s <= 1:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Real) or not 0 < s <= 1:
             raise ValueError(f"a share is the fraction of the masked weights a domain keeps, in (0, 1]; got {s!r}")
     names = list(names or [f'domain {i + 1}' for i in range(n_domains)])
     used = sum(shares[:-1]) if keep_last else sum(shares)
@@ -95,12 +98,15 @@ def plan_shares(n_domains: int, share=None, keep_last: bool = True, names=None) 
                          f"{used:.3g} of the masked weights, so {who}. With {n_domains} domains a share of at most {1 / n_domains:.3g} each fits; "
                          "lower the share, leave domains out, or use the adapt chain (its masks all cover the same frozen weights).")
     if keep_last: shares[-1] = 1 - used
+    small = [(n, s) for n, s in zip(names, shares) if n_weights is not None and round(s * n_weights) < 1]
+    if small: raise ValueError(f"domain {small[0][0]!r} gets a share of {small[0][1]:.3g} of {n_weights} masked weights: "
+                               "less than one weight, so it would own none; give it a larger share")
     return [float(s) for s in shares]
 
 # %% ../nbs/04a_sequence.ipynb #84e664ff
 CHAINS = ('isolate', 'adapt', 'sequential', 'copies')
 CHAIN_METHODS = ('ste', 'gumbel', 'topk', 'magnitude')      # magnitude: the control (PackNet's magnitude cut, kept weights retrained)
-SEQ_FORMAT = 1
+SEQ_FORMAT = 2
 
 @dataclass
 class ChainResult:
@@ -115,8 +121,12 @@ class ChainResult:
     shares: list | None            # isolate: the planned shares
     sparsity: float | None         # adapt: the target sparsity of every mask
     steps: list                    # cumulative optimizer steps at the end of each domain
+    stage_steps: list              # per domain, {stage: optimizer steps} ('source', 'train', 'mask', 'head', 'finetune')
+    min_steps: int                 # every stage took at least this many steps (an "epoch" here cycles small data up to it)
     seconds: list                  # cumulative wall time at the end of each domain
-    storage_bits: int              # beyond one stored network, to serve every domain
+    storage_bits: int              # beyond one stored network, to serve every domain: the payload `save_chain` writes
+    encoding: str                  # how that payload is coded (see `chain_store`)
+    bitmask_bits: int              # the same with one bit-mask per domain (the encoding before owner ids)
     bits_per_weight: float         # storage_bits / parameters
     bits_per_domain: float         # bits_per_weight / (K - 1)
     n_params: int
@@ -134,23 +144,40 @@ class ChainResult:
         return all(self.fingerprints[i][j] == self.fingerprints[j][j] and self.accuracy[i][j] == self.accuracy[j][j]
                    for i in range(K) for j in range(i))
 
-    def key(self) -> tuple: return (self.chain, self.method, tuple(self.domains), self.seed, self.setting)
+    def key(self) -> tuple:
+        "What identifies a chain's record, for merging and resuming."
+        return (self.chain, self.method, tuple(self.domains), self.sparsity, self.seed, self.setting)
 
 def save_chains(results: list, path) -> Path:
     "Write chain records to `.json` or `.csv` (lists as JSON text), atomically: `save_records` of `04_transfer`."
     return save_records(results, path, ChainResult, 'chain results')
 
 def load_chains(path) -> list[ChainResult]:
-    "Read records written by `save_chains`; a file of another format is refused."
+    "Read records written by `save_chains`; a file of another format (or not ours) is refused, never overwritten."
     path = Path(path); names = [x.name for x in fields(ChainResult)]
-    rows = json.loads(path.read_text()) if path.suffix == '.json' else list(csv.DictReader(open(path, newline='')))
+    foreign = (f"{path} holds something else than chain records: another format" + " ({})" + f" (this version writes format {SEQ_FORMAT})"
+               + ". It was not written by this version of dwm-tutorial: move it away or pick another --out folder.")
+    try: rows = json.loads(path.read_text()) if path.suffix == '.json' else list(csv.DictReader(open(path, newline='')))
+    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as e: raise ValueError(foreign.format(e)) from None
+    if not isinstance(rows, list): raise ValueError(foreign.format('not a list of records'))
     out = []
     for r in rows:
-        if str(r.get('format')) != str(SEQ_FORMAT) or set(r) != set(names):
-            raise ValueError(f"{path} holds chain results of another format (format={r.get('format')!r}, this version writes {SEQ_FORMAT})")
+        if not isinstance(r, dict) or str(r.get('format')) != str(SEQ_FORMAT) or set(r) != set(names):
+            raise ValueError(foreign.format(f"format={r.get('format') if isinstance(r, dict) else None!r}, other fields"))
         if path.suffix == '.csv':
-            r = {k: (json.loads(v) if v not in ('',) else None) if k not in ('chain', 'method', 'setting') else v for k, v in r.items()}
+            r = {k: (json.loads(v) if v != '' else None) if k not in ('chain', 'method', 'setting', 'encoding') else v for k, v in r.items()}
         out.append(ChainResult(**r))
+    return out
+
+def merge_chains(path, records, json_path=None) -> list[ChainResult]:
+    "Under the folder's lock (`results_lock`): read `path`, put `records` in (same key: the new one), write it (and `json_path`) back."
+    path = Path(path)
+    with results_lock(path.parent):
+        merged = {r.key(): r for r in (load_chains(path) if path.exists() else [])}
+        merged.update({r.key(): r for r in records})
+        out = list(merged.values())
+        save_chains(out, path)
+        if json_path is not None: save_chains(out, json_path)
     return out
 
 # %% ../nbs/04a_sequence.ipynb #623d5096
@@ -182,6 +209,83 @@ def _masked_view(template, weights: dict, own: dict, masks, dev) -> nn.Module:
     net = _fresh(template, {**own, **weights}, dev)
     if masks is not None: add_masks(net, 'fixed', masks=masks)
     return net
+
+# %% ../nbs/04a_sequence.ipynb #c7a10002
+def _radix(S: int) -> tuple[int, int]:
+    "Ids of `S` symbols go `g` to a group of `b` bits: the largest `g` with S**g < 2**63."
+    if S < 2: return 1, 0
+    g = 1
+    while S ** (g + 1) < 2 ** 63: g += 1
+    return g, (S ** g - 1).bit_length()
+
+def pack_ids(ids, S: int) -> bytes:
+    "Integers in [0, `S`) packed `g` to a `b`-bit group (see `_radix`): b/g bits each, at most ceil(log2 S)."
+    g, b = _radix(S); ids = np.asarray(ids, dtype=np.uint64).reshape(-1)
+    if b == 0 or not len(ids): return b''
+    x = np.concatenate([ids, np.zeros((-len(ids)) % g, np.uint64)]).reshape(-1, g)
+    v = np.zeros(len(x), np.uint64)
+    for c in range(g - 1, -1, -1): v = v * np.uint64(S) + x[:, c]
+    return np.packbits(((v[:, None] >> np.arange(b - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)).tobytes()
+
+def unpack_ids(data: bytes, S: int, n: int) -> np.ndarray:
+    "The `n` ids that `pack_ids(ids, S)` packed into `data`."
+    g, b = _radix(S)
+    if b == 0: return np.zeros(n, np.int64)
+    bits = np.unpackbits(np.frombuffer(data, np.uint8))[:-(-n // g) * b].reshape(-1, b).astype(np.uint64)
+    v = (bits << np.arange(b - 1, -1, -1, dtype=np.uint64)).sum(1, dtype=np.uint64)
+    out = np.empty((len(v), g), np.uint64)
+    for c in range(g): out[:, c] = v % np.uint64(S); v //= np.uint64(S)
+    return out.reshape(-1)[:n].astype(np.int64)
+
+# %% ../nbs/04a_sequence.ipynb #c7a10004
+def _raw(t) -> np.ndarray: return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().reshape(t.numel(), -1)
+
+def _planes(tensors: list, refs: list) -> bytes:
+    "Each tensor's bytes XOR those of its reference (None: as they are): a finetuned copy shares its sign, exponent and high bits."
+    return b''.join(((_raw(t) ^ _raw(r)) if r is not None else _raw(t)).tobytes() for t, r in zip(tensors, refs))
+
+def _unplanes(data: bytes, specs: list, refs: list) -> list:
+    "The tensors `_planes` coded: `specs` are (dtype name, shape)."
+    out, at = [], 0
+    for (dt, shape), r in zip(specs, refs):
+        t = torch.empty(shape, dtype=getattr(torch, dt)); n, e = t.numel(), t.element_size()
+        a = np.frombuffer(data, np.uint8, n * e, at).reshape(n, e); at += n * e
+        if r is not None: a = a ^ _raw(r)
+        out.append(torch.from_numpy(np.ascontiguousarray(a).reshape(-1)).view(t.dtype).reshape(shape).clone())
+    return out
+
+def _smallest(data: bytes) -> tuple[str, bytes]:
+    "`data` as it is or compressed with lzma (xz), whichever is smaller."
+    z = lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
+    return ('xz', z) if len(z) < len(data) else ('raw', data)
+
+# %% ../nbs/04a_sequence.ipynb #c7a10006
+def _nested(masks: list) -> bool:
+    return all(bool((a[l] <= b[l]).all()) for a, b in zip(masks, masks[1:]) for l in a) and all(set(m) == set(masks[0]) for m in masks)
+
+def chain_store(networks) -> dict:
+    "What serves every domain of a chain beyond ONE network (the last domain's): the masks as owner ids when nested (else a bit per domain), and each domain's own tensors that differ, XOR-coded against the stored network. `bits` counts those payload bytes."
+    views = [view_state(n) for n in networks]
+    base = {k: v.detach().cpu() for k, v in views[-1][0].items()}
+    masked = [j for j, (_, m) in enumerate(views) if m]
+    ms = [{l: m.cpu() for l, m in views[j][1].items()} for j in masked]
+    layers = {l: list(ms[0][l].shape) for l in ms[0]} if ms else {}
+    if ms and _nested(ms):                 # owner id: the first masked view holding the weight, len(ms) if none holds it
+        ids = torch.full((sum(math.prod(s) for s in layers.values()),), len(ms), dtype=torch.int64)
+        for i in reversed(range(len(ms))): ids[torch.cat([ms[i][l].reshape(-1) for l in layers])] = i
+        form, S, mbytes = 'owner', len(ms) + 1, pack_ids(ids.numpy(), len(ms) + 1)
+    else: form, S, mbytes = 'bits', 2, np.packbits(torch.cat([m[l].reshape(-1) for m in ms for l in layers]).numpy()).tobytes() if ms else b''
+    mzip, mbytes = _smallest(mbytes)
+    own = [[k for k, v in st.items() if not (k in base and v.shape == base[k].shape and torch.equal(v.cpu(), base[k]))] for st, _ in views[:-1]]
+    tens = [views[j][0][k].detach().cpu() for j, ks in enumerate(own) for k in ks]
+    refs = [base[k] if k in base and base[k].dtype == t.dtype and base[k].shape == t.shape else None
+            for k, t in zip((k for ks in own for k in ks), tens)]
+    ozip, obytes = _smallest(_planes(tens, refs))
+    header = dict(masked=masked, layers=layers, form=form, symbols=S, mask_coding=mzip, own=own, own_coding=ozip,
+                  own_specs=[[str(t.dtype).split('.')[-1], list(t.shape)] for t in tens],
+                  base=[[k, str(v.dtype).split('.')[-1], list(v.shape)] for k, v in base.items()],
+                  config=getattr(networks[-1], 'config', None), n_domains=len(networks))
+    return dict(header=header, base=base, masks=mbytes, own=obytes, bits=8 * (len(mbytes) + len(obytes)))
 
 # %% ../nbs/04a_sequence.ipynb #61da8ab3
 LOW = -1e4      # the score of a claimed entry: below every learned score, so never kept, and with no gradient
@@ -245,6 +349,16 @@ def check_chain(chain: str, method: str | None = 'gumbel', sparsity: float | Non
     if not _whole(seed, 0): raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if source_model is not None and masked_layers(source_model):
         raise ValueError("the source model carries masks: pass the plain network (remove_masks(model) first)")
+    if source_model is not None: _check_untied(source_model)
+
+def _check_untied(model):
+    "Tied weights (one Parameter in two places) are refused: a chain keeps a state per domain by name, and a mask per layer."
+    seen = {}
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if id(p) in seen: raise ValueError(f"the model ties {name} to {seen[id(p)]} (one Parameter in two places); chains keep each "
+                                           f"domain's tensors by name and cannot own a shared weight once: untie it "
+                                           f"(e.g. {name.rsplit('.', 1)[0]}.{name.rsplit('.', 1)[1]} = nn.Parameter(its clone)) or use another model")
+        seen[id(p)] = name
 
 # %% ../nbs/04a_sequence.ipynb #82cf168b
 def _isolate(src, domains, method, shares, keep_last, stage, kw):
@@ -258,15 +372,14 @@ def _isolate(src, domains, method, shares, keep_last, stage, kw):
         return [_fresh(src, {**own[j], **{f'{l}.weight': torch.where((owner[l] > 0) & (owner[l] <= j + 1), state[f'{l}.weight'], 0.)
                                          for l in layers}}, dev) for j in range(len(own))]
     for i, d in enumerate(domains):
-        claimed, steps = {l: owner[l] > 0 for l in layers}, 0
+        claimed, steps = {l: owner[l] > 0 for l in layers}, {}
         if i > 0:
             net = _fresh(src, state, dev)
             fit(net, d.train, after_step=freeze_entries(net, claimed), desc=f'{d.name}: free weights', **stage)
-            state, steps = _plain(net), run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps'])
+            state, steps['train'] = _plain(net), run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps'])
         if i == K - 1 and keep_last: mine = {l: ~claimed[l] for l in layers}
         else:
-            mine, state, n = claim_mask(src, state, claimed, method, shares[i], d.train, desc=f'{d.name}: mask', **kw)
-            steps += n
+            mine, state, steps['mask'] = claim_mask(src, state, claimed, method, shares[i], d.train, desc=f'{d.name}: mask', **kw)
         for l in layers: owner[l][mine[l]] = i + 1
         own.append(_own(state, layers))
         yield views, steps, sum(int(m.sum()) for m in mine.values()) / n_masked, {l: m.float().mean().item() for l, m in mine.items()}
@@ -279,17 +392,17 @@ def _adapt(src, domains, method, sparsity, stage, kw):
     base = _plain(src); weights = {f'{l}.weight': base[f'{l}.weight'] for l in layers}
     masks, own = [None], [_own(base, layers)]
     views = lambda: [_masked_view(src, weights, own[j], masks[j], dev) for j in range(len(own))]
-    yield views, 0, None, None
+    yield views, {}, None, None
     for d in domains[1:]:
         net = _fresh(src, base, dev)
         if method in LEARNED:
             add_masks(net, method, sparsity=sparsity, seed=kw['seed'])
-            steps = learn_masks(net, d.train, epochs=kw['epochs'], seed=kw['seed'], device=dev, max_steps=kw['max_steps'], min_steps=kw['min_steps'],
-                                progress=kw['progress'], train_other=True, other_lr=kw['lr']).steps
+            steps = {'mask': learn_masks(net, d.train, epochs=kw['epochs'], seed=kw['seed'], device=dev, max_steps=kw['max_steps'],
+                                         min_steps=kw['min_steps'], progress=kw['progress'], train_other=True, other_lr=kw['lr']).steps}
         else:                   # the control: a magnitude mask of the source weights, only the head and biases trained
             add_masks(net, 'magnitude', sparsity=sparsity)
             fit(net, d.train, freeze_norm=True, desc=f'{d.name}: head and biases', **{**stage, 'epochs': kw['epochs']})
-            steps = run_steps(len(d.train), kw['epochs'], 128, kw['max_steps'], kw['min_steps'])
+            steps = {'head': run_steps(len(d.train), kw['epochs'], 128, kw['max_steps'], kw['min_steps'])}
         masks.append(get_masks(net)); own.append(_own(_plain(net), layers))
         yield (views, steps, sum(int(m.sum()) for m in masks[-1].values()) / sum(m.numel() for m in masks[-1].values()),
                {l: m.float().mean().item() for l, m in masks[-1].items()})
@@ -298,26 +411,29 @@ def _adapt(src, domains, method, sparsity, stage, kw):
 def _baseline(src, domains, chain, stage):
     dev = stage['device']
     nets = [_fresh(src, _plain(src), dev)]
-    yield (lambda: list(nets)), 0, None, None
+    yield (lambda: list(nets)), {}, None, None
     for d in domains[1:]:
         net = nets[-1] if chain == 'sequential' else _fresh(src, _plain(src), dev)
         fit(net, d.train, desc=f'{d.name}: finetune', **stage)
         nets.append(net)
         yield ((lambda: [net] * len(nets)) if chain == 'sequential' else (lambda: list(nets))), \
-              run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps']), None, None
+              {'finetune': run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps'])}, None, None
     return [nets[-1]] if chain == 'sequential' else nets
 
 # %% ../nbs/04a_sequence.ipynb #6327fc38
+def _n_masked(model) -> int: return sum(model.get_submodule(l).weight.numel() for l in maskable_layers(model))
+
 def run_chain(source_model, domains, chain: str = 'isolate', method: str | None = None, share=None, sparsity: float = 0.5,
               keep_last: bool = True, epochs: int = 1, mask_epochs: int = 1, lr: float = 1e-3, seed: int = 0, device=None,
-              max_steps: int | None = None, min_steps: int = MIN_STEPS, progress: bool = True, setting: str = '') -> ChainResult:
-    "Learn `domains` in order from `source_model` with `chain` (mask chains: `method`, default 'gumbel'); returns its `ChainResult` (the serving networks in `.networks`)."
+              max_steps: int | None = None, min_steps: int = MIN_STEPS, progress: bool = True, setting: str = '',
+              source_steps: int | None = None) -> ChainResult:
+    "Learn `domains` in order from `source_model` with `chain` (mask chains: `method`, default 'gumbel'); returns its `ChainResult` (the serving networks in `.networks`). `source_steps`: the source model's own training steps, for the record."
     from tqdm.auto import tqdm
     if chain in ('isolate', 'adapt') and method is None: method = 'gumbel'
     check_chain(chain, method, sparsity, epochs, mask_epochs, lr, seed, max_steps, source_model)
     domains = check_domains(domains, source_model)
     names, K = [d.name for d in domains], len(domains)
-    shares = plan_shares(K, share, keep_last, names) if chain == 'isolate' else None
+    shares = plan_shares(K, share, keep_last, names, _n_masked(source_model)) if chain == 'isolate' else None
     dev = get_device(device)
     src = copy.deepcopy(source_model).to(dev)
     stage = dict(epochs=epochs, lr=lr, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps, progress=progress)
@@ -325,7 +441,7 @@ def run_chain(source_model, domains, chain: str = 'isolate', method: str | None 
     if chain == 'isolate': gen = _isolate(src, domains, method, shares, keep_last, stage, kw)
     elif chain == 'adapt': gen = _adapt(src, domains, method, sparsity, stage, kw)
     else: gen = _baseline(src, domains, chain, stage)
-    A, fps, kept, lkept, steps, secs, t0, total = [], [], [], [], [], [], time.perf_counter(), 0
+    A, fps, kept, lkept, steps, stages, secs, t0, total = [], [], [], [], [], [], [], time.perf_counter(), 0
     bar = tqdm(total=K, desc=f'{chain} chain', disable=not progress, leave=False)
     while True:
         try: views, n, k, lk = next(gen)
@@ -334,11 +450,18 @@ def run_chain(source_model, domains, chain: str = 'isolate', method: str | None 
         nets, i = views(), len(A)
         A.append([evaluate(v, domains[j].test, device=dev) for j, v in enumerate(nets)] + [None] * (K - i - 1))
         fps.append([fingerprint(v) for v in nets] + [None] * (K - i - 1))
-        total += n; steps.append(total); kept.append(k); lkept.append(lk); secs.append(round(time.perf_counter() - t0, 2))
+        if i == 0 and source_steps is not None: n = {'source': source_steps, **n}
+        total += sum(v for s, v in n.items() if s != 'source'); steps.append(total); stages.append(n)
+        kept.append(k); lkept.append(lk); secs.append(round(time.perf_counter() - t0, 2))
     bar.close()
-    n_params = sum(p.numel() for p in src.parameters())
-    n_masked = sum(src.get_submodule(l).weight.numel() for l in maskable_layers(src))
-    bits = storage_bits(*serving)
+    n_params, n_masked = sum(p.numel() for p in src.parameters()), _n_masked(src)
+    old = storage_bits(*serving)
+    if chain in ('isolate', 'adapt'):
+        st = chain_store(serving); bits = st['bits']; h = st['header']
+        enc = (f"owner id per masked weight, {h['symbols']} symbols, {_radix(h['symbols'])[1]}-bit groups of {_radix(h['symbols'])[0]}"
+               if h['form'] == 'owner' else f"a bit per masked weight per domain ({len(h['masked'])} masks)") + \
+              f" ({h['mask_coding']}); own tensors XOR the stored network's ({h['own_coding']})"
+    else: bits, enc = old, 'full tensors that differ from the stored network'
     notes = []
     if chain == 'isolate':
         for d, s, k in zip(names, shares, kept):
@@ -346,32 +469,94 @@ def run_chain(source_model, domains, chain: str = 'isolate', method: str | None 
                                                + (" (topk keeps the same fraction of every layer, and a layer had less free)" if method == 'topk' else ""))
     last = A[-1]
     res = ChainResult(chain, method or 'none', names, A, sum(last) / K, sum(last[j] - A[j][j] for j in range(K - 1)) / max(1, K - 1),
-                      kept, lkept, shares, sparsity if chain == 'adapt' else None, steps, secs, int(bits), round(bits / n_params, 4),
-                      round(bits / n_params / max(1, K - 1), 4), n_params, n_masked, fps, notes, seed, setting)
+                      kept, lkept, shares, sparsity if chain == 'adapt' else None, steps, stages, min_steps, secs, int(bits), enc, int(old),
+                      round(bits / n_params, 4), round(bits / n_params / max(1, K - 1), 4), n_params, n_masked, fps, notes, seed, setting)
     res.networks = serving
     return res
 
+# %% ../nbs/04a_sequence.ipynb #c7a10009
+CHAIN_MAGIC = b'DWMCHAIN1\n'
+
+def save_chain(networks, path) -> dict:
+    "Write a chain's serving `networks` (a `ChainResult`'s `.networks`) to `path`, atomically: magic, header length, JSON header, ONE plain network, then the payload `chain_store` counts. Returns the byte count of each part."
+    if not isinstance(networks, (list, tuple)): networks = getattr(networks, 'networks', None)
+    if not networks: raise ValueError("save_chain needs the serving networks of a chain: pass result.networks (kept by run_chain in this session)")
+    st = chain_store(networks)
+    head = json.dumps(dict(st['header'], mask_bytes=len(st['masks']), own_bytes=len(st['own']))).encode()
+    net = b''.join(_raw(v).tobytes() for v in st['base'].values())
+    parts = dict(magic=len(CHAIN_MAGIC) + 8, header=len(head), network=len(net), payload=st['bits'] // 8)
+    blob = b''.join((CHAIN_MAGIC, len(head).to_bytes(8, 'little'), head, net, st['masks'], st['own']))
+    atomic_write(path, lambda t: Path(t).write_bytes(blob) if isinstance(t, (str, os.PathLike)) else t.write(blob))   # a name or an open file
+    return parts
+
+# %% ../nbs/04a_sequence.ipynb #c7a1000a
+def load_chain(path, model=None) -> list:
+    "The serving network of every domain from a `save_chain` file; `model`: a plain network of the architecture (default: rebuilt from the stored config)."
+    data = Path(path).read_bytes()
+    if not data.startswith(CHAIN_MAGIC): raise ValueError(f"{path} is not a chain saved by save_chain (it does not start with {CHAIN_MAGIC!r})")
+    n = int.from_bytes(data[len(CHAIN_MAGIC):len(CHAIN_MAGIC) + 8], 'little'); at = len(CHAIN_MAGIC) + 8
+    h = json.loads(data[at:at + n]); at += n
+    base = {}
+    for k, dt, shape in h['base']:
+        t = torch.empty(shape, dtype=getattr(torch, dt)); nb = t.numel() * t.element_size()
+        base[k] = torch.frombuffer(bytearray(data[at:at + nb]), dtype=torch.uint8).view(t.dtype).reshape(shape) if nb else t; at += nb
+    mb, ob = data[at:at + h['mask_bytes']], data[at + h['mask_bytes']:at + h['mask_bytes'] + h['own_bytes']]
+    mb, ob = (lzma.decompress(b) if c == 'xz' else b for b, c in ((mb, h['mask_coding']), (ob, h['own_coding'])))
+    keys = [k for ks in h['own'] for k in ks]
+    tens = iter(_unplanes(ob, h['own_specs'], [base.get(k) if base.get(k) is not None and [str(base[k].dtype).split('.')[-1], list(base[k].shape)] == s
+                                               else None for k, s in zip(keys, h['own_specs'])]))
+    sizes = [math.prod(s) for s in h['layers'].values()]
+    if h['form'] == 'owner': ids = torch.from_numpy(unpack_ids(mb, h['symbols'], sum(sizes)))
+    else: bits = torch.from_numpy(np.unpackbits(np.frombuffer(mb, np.uint8))[:sum(sizes) * len(h['masked'])].astype(bool))
+    def mask(i):
+        flat = ids <= i if h['form'] == 'owner' else bits[i * sum(sizes):(i + 1) * sum(sizes)]
+        return {l: m.reshape(s) for (l, s), m in zip(h['layers'].items(), flat.split(sizes))}
+    template = model if model is not None else model_from_config(h['config'])
+    nets = []
+    for j in range(h['n_domains']):
+        own = {k: next(tens) for k in h['own'][j]} if j < len(h['own']) else {}
+        net = copy.deepcopy(template); net.load_state_dict({**base, **own})
+        if j in h['masked']: add_masks(net, 'fixed', masks=mask(h['masked'].index(j)))
+        nets.append(net)
+    return nets
+
 # %% ../nbs/04a_sequence.ipynb #add650de
-def run_chains(source_model, domains, chains=CHAINS, method: str = 'gumbel', progress: bool = True, **kw) -> list[ChainResult]:
-    "Run each of `chains` (mask chains with `method`) on the same domains; every chain and domain list is checked before the first runs."
+def run_chains(source_model, domains, chains=CHAINS, method: str = 'gumbel', progress: bool = True, results_path=None,
+               reuse: bool = True, on_save=None, **kw) -> list[ChainResult]:
+    "Run each of `chains` (mask chains with `method`) on the same domains; all checked before the first runs. With `results_path`, each finished chain is merged into it at once under the folder's lock (`merge_chains`, then `on_save(record)`), and chains already there are reused unless `reuse=False`."
     from tqdm.auto import tqdm
     chains = list(chains)
     if not chains: raise ValueError(f"no chain to run; known chains: {', '.join(CHAINS)}")
+    dup = [c for i, c in enumerate(chains) if c in chains[:i]]
+    if dup: raise ValueError(f"chain {dup[0]!r} is listed twice: each chain runs once per call (give other seeds or settings to repeat it)")
     for c in chains:
         check_chain(c, method if c in ('isolate', 'adapt') else None, kw.get('sparsity', 0.5), kw.get('epochs', 1), kw.get('mask_epochs', 1),
                     kw.get('lr', 1e-3), kw.get('seed', 0), kw.get('max_steps'), source_model)
     domains = check_domains(domains, source_model)
-    if 'isolate' in chains: plan_shares(len(domains), kw.get('share'), kw.get('keep_last', True), [d.name for d in domains])
+    if 'isolate' in chains: plan_shares(len(domains), kw.get('share'), kw.get('keep_last', True), [d.name for d in domains], _n_masked(source_model))
+    path = None if results_path is None else Path(results_path)
+    saved = load_chains(path) if path is not None and path.exists() else []        # a foreign file is refused here, before work
+    done = {r.key(): r for r in saved} if reuse else {}
     out = []
     for c in tqdm(chains, desc='chains', disable=not progress):
-        out.append(run_chain(source_model, domains, c, method if c in ('isolate', 'adapt') else None, progress=progress, **kw))
+        m = method if c in ('isolate', 'adapt') else None
+        key = (c, m or 'none', tuple(d.name for d in domains), kw.get('sparsity', 0.5) if c == 'adapt' else None, kw.get('seed', 0), kw.get('setting', ''))
+        if key in done: out.append(done[key]); continue
+        r = run_chain(source_model, domains, c, m, progress=progress, **kw)
+        if path is not None: merge_chains(path, [r], path.with_suffix('.json'))
+        if on_save is not None: on_save(r)
+        out.append(r)
     return out
 
+
 def chain_summary(results) -> list[dict]:
-    "One row per chain: average final accuracy, BWT, bits per weight per domain, and the average relative to per-domain finetuning (`copies`)."
-    ref = next((r.average for r in results if r.chain == 'copies'), None)
-    return [dict(chain=r.chain, method=r.method, average=round(r.average, 4), bwt=round(r.bwt, 4), bits_per_domain=r.bits_per_domain,
-                 relative=round(r.average / ref, 4) if ref else None, unchanged=r.unchanged, seconds=r.seconds[-1]) for r in results]
+    "One row per chain: average final accuracy, BWT, bits per weight per domain, the average relative to per-domain finetuning (`copies`), and the optimizer steps of the whole chain (every stage at least `min_steps`)."
+    ref = {}
+    for r in results:
+        if r.chain == 'copies': ref[(r.seed, tuple(r.domains), r.setting)] = r.average
+    return [dict(chain=r.chain, method=r.method, sparsity=r.sparsity, seed=r.seed, average=round(r.average, 4), bwt=round(r.bwt, 4),
+                 bits_per_domain=r.bits_per_domain, relative=round(r.average / ref[k], 4) if (k := (r.seed, tuple(r.domains), r.setting)) in ref else None,
+                 unchanged=r.unchanged, steps=r.steps[-1], seconds=r.seconds[-1]) for r in results]
 
 # %% ../nbs/04a_sequence.ipynb #1ef94bc5
 def plot_matrix(result: ChainResult, ax=None, title=None, cbar: bool = False):
@@ -438,41 +623,83 @@ def plot_lines(results, path=None, ncols: int | None = None):
 # %% ../nbs/04a_sequence.ipynb #cb8cd27b
 QUICK_SEQUENCE = ('identity', 'rot90', 'invert')
 
-def check_sequence(shifts=None, chains=CHAINS, method: str = 'gumbel', full: bool = False, share=None) -> list[str]:
-    "The domains (`identity` first, then `shifts`; a default list when none are given), or a clear error: an unknown or repeated shift, chain or method, a capacity that runs out."
+def check_sequence(shifts=None, chains=CHAINS, method='gumbel', full: bool = False, share=None, sparsities=(0.5,)) -> list[str]:
+    "The domains (`identity` first, then `shifts`; a default list when none are given), or a clear error: an unknown or repeated shift, chain or method (one or a list), a sparsity out of range, a capacity that runs out."
     names = list(SEQUENCE if full else QUICK_SEQUENCE) if not shifts else ['identity'] + [s for s in shifts]
     for s in names: check_shift(s)
     dup = [n for i, n in enumerate(names) if n in names[:i]]
     if dup: raise ValueError(f"each domain comes once (the source is 'identity'); repeated: {', '.join(map(repr, dict.fromkeys(dup)))}")
-    if not list(chains): raise ValueError(f"no chain to run; known chains: {', '.join(CHAINS)}")
-    for c in chains: check_chain(c, method if c in ('isolate', 'adapt') else None)
+    chains = list(chains)
+    if not chains: raise ValueError(f"no chain to run; known chains: {', '.join(CHAINS)}")
+    for m in ([method] if isinstance(method, str) or method is None else list(method)):
+        for sp in sparsities:
+            for c in chains: check_chain(c, m if c in ('isolate', 'adapt') else None, sp)
     if 'isolate' in chains: plan_shares(len(names), share, True, names)
     return names
 
+def _mean_std(xs) -> str:
+    m = sum(xs) / len(xs)
+    return f'{m:.4f}' if len(xs) == 1 else f'{m:.4f} ± {(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5:.4f}'
+
+def sequence_table(results) -> str:
+    "The chains' summary as text: one row per chain, method and sparsity; mean ± std over the seeds where more than one."
+    rows = chain_summary(results); groups = {}
+    for r in rows: groups.setdefault((r['chain'], r['method'], r['sparsity']), []).append(r)
+    cols = ['chain', 'method', 'sparsity', 'seeds', 'average', 'bwt', 'relative', 'bits_per_domain', 'unchanged', 'steps']
+    table = [dict(chain=c, method=m, sparsity='' if s is None else s, seeds=len(g), average=_mean_std([r['average'] for r in g]),
+                  bwt=_mean_std([r['bwt'] for r in g]), relative='' if g[0]['relative'] is None else _mean_std([r['relative'] for r in g]),
+                  bits_per_domain=g[0]['bits_per_domain'], unchanged=all(r['unchanged'] for r in g), steps=g[0]['steps'])
+             for (c, m, s), g in groups.items()]
+    w = {c: max(len(c), *(len(f'{r[c]}') for r in table)) for c in cols}
+    return '\n'.join(['  '.join(c.rjust(w[c]) for c in cols)] + ['  '.join(f'{r[c]}'.rjust(w[c]) for c in cols) for r in table])
+
+# %% ../nbs/04a_sequence.ipynb #c7a1000c
+def _plan(chains, methods, sparsities) -> list[tuple]:
+    "(chains, method, sparsity) per `run_chains` call: baselines once, isolate once per method, adapt per method and sparsity."
+    calls, base = [], [c for c in chains if c in ('sequential', 'copies')]
+    for i, m in enumerate(methods):
+        for k, sp in enumerate(sparsities):
+            cs = ([c for c in chains if c == 'isolate'] if k == 0 else []) + [c for c in chains if c == 'adapt'] + (base if i == k == 0 else [])
+            if cs: calls.append((sorted(cs, key=list(CHAINS).index), m, sp))
+    return calls
+
 def reproduce_sequence(out, shifts=None, full: bool = False, chains=CHAINS, method: str = 'gumbel', epochs: int = 2, ft_epochs: int = 1,
                        mask_epochs: int = 1, train_size: int | None = None, seed: int = 0, device=None, root=None, max_steps=None,
-                       progress: bool = True) -> list[ChainResult]:
-    "What `dwm-reproduce --sequence` runs: the source model (cached in `out`/cache), then `chains` over the domains; writes the records and plots to `out` at the end."
-    names = check_sequence(shifts, chains, method, full)
-    subset = 'full' if full else 'mini'
+                       progress: bool = True, methods=None, sparsities=(0.5,), seeds=None, fresh: bool = False, source_data=None,
+                       data_name: str | None = None, state: dict | None = None) -> list[ChainResult]:
+    "What `dwm-reproduce --sequence` runs: per seed the source model (cached in `out`/cache as `source_<data>_s<seed>.pt`, the grid's name; `fresh` retrains it), then `chains` over the domains for every method and (adapt) sparsity. Each finished chain is merged into `out`/sequence.csv and .json at once under the folder's lock; chains already there are reused (not with `fresh`). `state` tells a Ctrl-C handler what was saved."
+    methods, seeds = list(methods or [method]), list(seeds if seeds is not None else [seed])
+    names = check_sequence(shifts, chains, methods, full, sparsities=sparsities)
+    subset = 'full' if full else 'mini'; data_name = data_name or subset
     train_size = (20_000 if full else None) if train_size is None else (train_size or None)
-    out = Path(out); t0 = time.perf_counter()
-    src_train, src_test = fashion_mnist('train', subset, root), fashion_mnist('test', subset, root)
+    out = Path(out); t0 = time.perf_counter(); path = out / 'sequence.csv'
+    state = {} if state is None else state
+    for f in (path, path.with_suffix('.json')):
+        if f.exists(): load_chains(f)                          # a foreign or older file is refused before any work
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / 'cache'): sweep_temp(folder)      # temporaries of killed runs
+    state.update(out=out, saved=0, sources=[], records='sequence.csv')
+    src_train, src_test = source_data or (fashion_mnist('train', subset, root), fashion_mnist('test', subset, root))
+    domains = fashion_sequence(names, subset, train_size=train_size, seed=0, data=(src_train, src_test))
+    setting = f'{data_name} e{epochs} ft{ft_epochs} m{mask_epochs} n{train_size or 0} steps{max_steps}'
     from dwm_tutorial.train import train_source
-    model, meta = train_source(src_train, src_test, cache=out / 'cache' / f'source_{subset}_s{seed}.pt', epochs=epochs, seed=seed,
-                               device=device, progress=progress, max_steps=max_steps)
-    domains = fashion_sequence(names, subset, train_size=train_size, root=root, seed=0)
-    setting = f'{subset} e{epochs} ft{ft_epochs} m{mask_epochs} n{train_size or 0} steps{max_steps}'
-    results = run_chains(model, domains, chains, method, progress=progress, epochs=ft_epochs, mask_epochs=mask_epochs, seed=seed,
-                         device=device, max_steps=max_steps, setting=setting)
-    for suffix in ('.csv', '.json'): save_chains(results, out / f'sequence{suffix}')
+    results, accs = [], {}
+    for sd in seeds:
+        cache = out / 'cache' / f'source_{data_name}_s{sd}.pt'
+        model, meta = train_source(src_train, src_test, cache=cache, epochs=epochs, seed=sd, device=device, progress=progress,
+                                   max_steps=max_steps, fresh=fresh)
+        state['sources'].append(cache.name); accs[sd] = meta.get('source_acc', float('nan'))
+        src_steps = run_steps(len(src_train), epochs, 128, max_steps, MIN_STEPS)
+        for cs, m, sp in _plan(chains, methods, sparsities):
+            results += run_chains(model, domains, cs, m, progress=progress, results_path=path, reuse=not fresh,
+                                  on_save=lambda r: state.update(saved=state['saved'] + 1), epochs=ft_epochs, mask_epochs=mask_epochs,
+                                  sparsity=sp, seed=sd, device=device, max_steps=max_steps, setting=setting, source_steps=src_steps)
     import matplotlib.pyplot as plt
-    plot_chains(results, out / 'sequence.png'); plot_lines(results, out / 'sequence_lines.png'); plt.close('all')
-    rows = chain_summary(results)
-    cols = list(rows[0]); w = {c: max(len(c), *(len(f'{r[c]}') for r in rows)) for c in cols}
-    print('  '.join(c.rjust(w[c]) for c in cols))
-    for r in rows: print('  '.join(f'{r[c]}'.rjust(w[c]) for c in cols))
-    print(f"\ndomains: {', '.join(names)}; source model accuracy ({subset}) {meta.get('source_acc', float('nan')):.3f}; "
-          f"BWT is exactly 0 where `unchanged` is True; wrote sequence.csv, sequence.json, sequence.png, sequence_lines.png "
+    first = [r for r in results if r.seed == seeds[0]]
+    plot_chains(first, out / 'sequence.png', ncols=4); plot_lines(first, out / 'sequence_lines.png', ncols=4); plt.close('all')
+    print(sequence_table(results))
+    print(f"\ndomains: {', '.join(names)}; source model accuracy ({data_name}): {', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items())}; "
+          f"BWT is exactly 0 where `unchanged` is True; steps: optimizer steps of the whole chain, every stage at least "
+          f"{MIN_STEPS} (an epoch of a small set is cycled up to it); wrote sequence.csv, sequence.json, sequence.png, sequence_lines.png "
           f"in {time.perf_counter() - t0:.0f}s")
     return results

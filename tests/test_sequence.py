@@ -4,8 +4,8 @@ import io, math
 import pytest, torch
 
 from dwm_tutorial.data import ImageDataset
-from dwm_tutorial.sequence import (CHAIN_METHODS, Domain, check_domains, fashion_sequence, fingerprint, load_chains, plan_shares,
-                                   run_chain, run_chains, save_chains)
+from dwm_tutorial.sequence import (CHAIN_METHODS, Domain, check_domains, fashion_sequence, fingerprint, load_chain, load_chains, plan_shares,
+                                   run_chain, run_chains, save_chain, save_chains)
 from dwm_tutorial.train import evaluate, fit, set_seed, train_source
 from dwm_tutorial.transfer import kept_for, payload_bits, storage_bits, view_state
 
@@ -47,17 +47,51 @@ def test_isolate_domains_own_disjoint_weights(setup):
             assert torch.equal(view_state(n)[0][f'{l}.weight'], final.get_submodule(l).weight)
 
 
-def test_storage_is_what_you_would_save(setup):
+def test_storage_is_the_saved_payload(setup, tmp_path):
     doms, src = setup
     r = run_chain(src, doms, 'isolate', 'topk', max_steps=2, progress=False)
-    base = view_state(r.networks[-1])[0]
-    kept = [kept_for(n, base) for n in r.networks[:-1]]
-    assert r.storage_bits == sum(payload_bits(k) for k in kept) == storage_bits(*r.networks)
-    n_own = r.n_params - r.n_masked                                   # head and biases of one domain
-    assert r.storage_bits == (len(doms) - 1) * (r.n_masked + 32 * n_own)
-    assert r.bits_per_domain == round(r.storage_bits / r.n_params / (len(doms) - 1), 4) < 1.2
-    buf = io.BytesIO(); torch.save(kept, buf)                         # the packed payload is about that size
-    assert r.storage_bits / 8 < buf.tell() < r.storage_bits / 8 * 1.1 + 20_000
+    parts = save_chain(r.networks, tmp_path / 'c.chain')
+    assert (tmp_path / 'c.chain').stat().st_size == sum(parts.values())           # the figure is the file, to the byte
+    assert parts['payload'] * 8 == r.storage_bits and parts['network'] * 8 == 32 * r.n_params
+    back = load_chain(tmp_path / 'c.chain')                                        # every domain rebuilt from the file alone
+    assert [fingerprint(n) for n in back] == [fingerprint(n) for n in r.networks]
+    assert [evaluate(n, d.test) for n, d in zip(back, doms)] == r.accuracy[-1]
+    n_own = r.n_params - r.n_masked
+    assert r.bitmask_bits == (len(doms) - 1) * (r.n_masked + 32 * n_own) == storage_bits(*r.networks)
+    assert r.n_masked * math.log2(3) < r.storage_bits < r.n_masked * 1.6 + 2 * 32 * n_own     # an owner id of 3 symbols per weight
+    assert 'owner id' in r.encoding and r.stage_steps[0] == {'mask': 2} and r.stage_steps[1] == {'train': 2, 'mask': 2}
+
+
+def test_adapt_chain_saved_and_loaded(setup, tmp_path):
+    doms, src = setup
+    r = run_chain(src, doms, 'adapt', 'topk', max_steps=2, progress=False, source_steps=7)
+    parts = save_chain(r, tmp_path / 'a.chain')
+    assert parts['payload'] * 8 == r.storage_bits and 'a bit per masked weight per domain' in r.encoding
+    assert [fingerprint(n) for n in load_chain(tmp_path / 'a.chain', src)] == [fingerprint(n) for n in r.networks]
+    assert r.stage_steps == [{'source': 7}, {'mask': 2}, {'mask': 2}] and r.steps == [0, 2, 4]
+
+
+@pytest.mark.parametrize('S', [2, 3, 4, 5, 6, 9, 17])
+def test_owner_ids_round_trip(S):
+    import numpy as np
+    from dwm_tutorial.sequence import pack_ids, unpack_ids
+    ids = np.random.default_rng(S).integers(0, S, 4097)
+    data = pack_ids(ids, S)
+    assert (unpack_ids(data, S, len(ids)) == ids).all()
+    assert len(data) * 8 <= math.ceil(len(ids) / 8) * 8 * math.ceil(math.log2(S)) + 64
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('K', [4, 6])
+def test_owner_ids_beat_packnet(K, tmp_path):
+    "At the default step budget, the isolate chain stores at or below PackNet's owner-id figure (ceil(log2 K) bits per weight and a head per extra domain)."
+    doms = fashion_sequence(['identity', 'rot90', 'invert', 'vflip', 'noise', 'blur'][:K], 'mini', train_size=512, test_size=100)
+    src, _ = train_source(doms[0].train, epochs=1, max_steps=50, progress=False)
+    r = run_chain(src, doms, 'isolate', 'topk', progress=False)
+    head = src.head.weight.numel() + src.head.bias.numel()
+    packnet = math.ceil(math.log2(K)) + (K - 1) * 32 * head / r.n_params
+    assert r.bits_per_weight <= packnet, (r.bits_per_weight, packnet)
+    assert save_chain(r.networks, tmp_path / 'c.chain')['payload'] * 8 == r.storage_bits
 
 
 def test_baselines(setup):
