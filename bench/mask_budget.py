@@ -65,7 +65,7 @@ def main():
                       f"({acc / base:.3f} of unmasked), {steps} steps, {cell['seconds']:.0f}s", flush=True)
                 res = dict(bench='mask_budget', model='SmallCNN', threads=torch.get_num_threads(), torch=torch.__version__,
                            device='cpu' if not torch.cuda.is_available() else 'cuda', cells=cells)
-                atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=1)))
+                atomic_write(out, json.dumps(res, indent=1))
     print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
 
 

@@ -67,7 +67,7 @@ def main():
                torch=torch.__version__, rounds=a.rounds, steps_per_round=a.steps, results=rows,
                targets=dict(vs_plain_max=1.05, vs_prune_max=1.05))
     out = Path(__file__).resolve().parent / 'results' / 'mask_step.json'
-    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
+    atomic_write(out, json.dumps(res, indent=2))
     print(f"{'variant':>10}  {'ms/step':>8}  {'x plain':>8}  {'x prune':>8}")
     for k, r in rows.items(): print(f"{k:>10}  {r['ms_per_step']:8.2f}  {r['vs_plain']:8.3f}  {r['vs_prune']:8.3f}")
     print(f'wrote {out.relative_to(Path(__file__).resolve().parents[1])}')

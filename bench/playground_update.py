@@ -34,7 +34,7 @@ def main():
     res = dict(bench='playground_update', device='cpu', threads=torch.get_num_threads(), n_eval_per_set=1000, eval_sets=2,
                parameters_masked=sum(s.numel() for s in pg.scores['topk'].values()), results=rows, target_ms=1000)
     out = Path(__file__).resolve().parent / 'results' / 'playground_update.json'
-    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
+    atomic_write(out, json.dumps(res, indent=2))
     for k, r in rows.items(): print(f"{k:>10}: median {r['median_ms']:7.1f} ms, max {r['max_ms']:7.1f} ms")
     print(f'wrote {out}')
 

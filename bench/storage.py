@@ -56,7 +56,7 @@ def main():
     res = dict(bench='storage', model='SmallCNN', parameters=n, full_copy_bits=32 * n, threads=torch.get_num_threads(),
                torch=torch.__version__, results=rows)
     out = ROOT / 'bench' / 'results' / 'storage.json'
-    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
+    atomic_write(out, json.dumps(res, indent=2))
     print(f"{'protocol':>9} {'method':>9} {'sparsity':>8} {'bits':>11} {'saved bits':>11} {'bits/weight':>11}")
     for r in rows: print(f"{r['protocol']:>9} {r['method']:>9} {str(r['sparsity']):>8} {r['bits']:>11,} {r['saved_bits']:>11,} {r['bits_per_weight']:>11.4f}")
     print(f'wrote {out.relative_to(ROOT)}')

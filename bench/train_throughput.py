@@ -44,7 +44,7 @@ def main():
                train_images_per_s=round(n / train_s, 1), eval_images_per_s=round(n / eval_s, 1),
                train_ms_per_step=round(1000 * train_s / len(batches), 2))
     out = Path(__file__).resolve().parent / 'results' / 'train_throughput.json'
-    atomic_write(out, lambda t: Path(t).write_text(json.dumps(res, indent=2)))
+    atomic_write(out, json.dumps(res, indent=2))
     for k in ('device', 'threads', 'train_images_per_s', 'eval_images_per_s', 'train_ms_per_step'): print(f'{k:>20}: {res[k]}')
     print(f'wrote {out.relative_to(Path(__file__).resolve().parents[1])}')
 

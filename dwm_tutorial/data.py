@@ -13,11 +13,12 @@ import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 # %% auto #0
-__all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'DEBIAN_DIR', 'MINI_NAME', 'ROOT_LAYOUTS', 'PACKAGE_MINI', 'MINI_SHA256', 'SHIFTS',
-           'read_idx', 'atomic_write', 'sweep_temp', 'write_idx', 'writable_folder', 'ImageDataset', 'data_dirs',
-           'root_files', 'package_mini_dir', 'search_folders', 'read_split', 'fashion_mnist', 'register_shift',
-           'check_shift', 'apply_shift', 'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test',
-           'fashion_domains', 'take', 'random_subset', 'fingerprint', 'make_loader', 'show_shifts']
+__all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'TMP_PREFIX', 'DEBIAN_DIR', 'MINI_NAME', 'ROOT_LAYOUTS', 'PACKAGE_MINI', 'MINI_SHA256',
+           'SHIFTS', 'read_idx', 'atomic_write', 'sweep_temp', 'write_idx', 'writable_folder', 'check_images',
+           'check_label', 'check_item', 'ImageDataset', 'data_dirs', 'root_files', 'package_mini_dir', 'search_folders',
+           'read_split', 'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift', 'ShiftedDataset',
+           'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take', 'random_subset',
+           'fingerprint', 'make_loader', 'show_shifts']
 
 # %% ../nbs/00_data.ipynb #04fd9f14
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -47,21 +48,38 @@ def read_idx(path) -> torch.Tensor:
 def _umask() -> int:
     mask = os.umask(0); os.umask(mask); return mask
 
-_TMP = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.(?:[A-Za-z0-9_]+\.)?tmp$')
+TMP_PREFIX = '.dwm-tmp.'     # only this package's temporaries start so: sweep_temp removes nothing else
+_TMP = re.compile(r'^\.dwm-tmp\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(?P<name>.+)$')
 
+def _same(path, st) -> bool:
+    "Is `path` (not followed if a link) still the file `st` was taken of?"
+    try: now = os.lstat(path)
+    except OSError: return False
+    return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+
+# %% ../nbs/00_data.ipynb #b9a8fbda
 def atomic_write(path, write) -> Path:
-    "Call `write(tmp)` on a fresh temporary file beside `path`, then rename it to `path`: never a half-written file."
+    "Write `path` whole or not at all: `write(f)` fills a new temporary file (binary, opened once, `O_EXCL`) beside it, then it is renamed to `path`. `write` may also be the bytes or text to write."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp')   # O_EXCL: a new file, never a planted link
-    os.close(fd); tmp = Path(tmp)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'{TMP_PREFIX}{os.getpid()}.', suffix=f'.{path.name}')
+    mine = os.fstat(fd)
     try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())          # the mode an ordinary new file gets, not mkstemp's private 0600
+        with os.fdopen(fd, 'wb') as f:        # every byte goes through this descriptor: a name swapped meanwhile gets none
+            if isinstance(write, str): write = write.encode()
+            if isinstance(write, (bytes, bytearray)): f.write(write)
+            else: write(f)
+            f.flush(); os.fsync(f.fileno())
+            if hasattr(os, 'fchmod'): os.fchmod(f.fileno(), 0o666 & ~_umask())   # an ordinary file's mode, not mkstemp's 0600
+        if not _same(tmp, mine):
+            raise FileExistsError(f"the temporary file {Path(tmp).name} in {path.parent} was replaced by another file while "
+                                  f"it was written, so {path.name} was not written: is someone else writing into that folder?")
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True); raise
+        if _same(tmp, mine): os.unlink(tmp)      # ours: remove it; anything put in its place is left alone
+        raise
     return path
 
+# %% ../nbs/00_data.ipynb #5c8fd3ba
 def _alive(pid: int) -> bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
@@ -83,9 +101,9 @@ def write_idx(t: torch.Tensor, path):
     t = torch.as_tensor(t)
     if t.dtype != torch.uint8: raise TypeError(f"write_idx writes uint8 tensors, got {t.dtype}")
     data = b'\x00\x00\x08' + bytes([t.ndim]) + struct.pack(f'>{t.ndim}I', *t.shape) + t.contiguous().numpy().tobytes()
-    def write(tmp):
-        if Path(path).suffix != '.gz': return Path(tmp).write_bytes(data)
-        with open(tmp, 'wb') as raw, gzip.GzipFile(fileobj=raw, mode='wb', mtime=0, filename='') as f: f.write(data)
+    if Path(path).suffix != '.gz': return atomic_write(path, data)
+    def write(f):
+        with gzip.GzipFile(fileobj=f, mode='wb', mtime=0, filename='') as g: g.write(data)
     return atomic_write(path, write)
 
 # %% ../nbs/00_data.ipynb #6a2f8e15
@@ -102,15 +120,61 @@ def writable_folder(folder, what: str = 'folder') -> Path:
         raise PermissionError(f"the {what} {folder} is not writable ({e.strerror or e})") from None
     return folder
 
+# %% ../nbs/00_data.ipynb #9b972733
+def _rule(where, i, what: str) -> ValueError:
+    return ValueError(f"{where}, item {i}: {what}")
+
+def check_images(x: torch.Tensor, where: str = 'the dataset', start: int = 0):
+    "Images `x` (one, or a batch whose first item is item `start`) under the contract: uint8, or float in [0, 1] and finite."
+    if x.dtype == torch.uint8: return
+    if not x.is_floating_point():
+        raise _rule(where, start, f"images of dtype {str(x.dtype).replace('torch.', '')}; images must be uint8 (0..255) or "
+                                  "float in [0, 1]: convert them, e.g. x.to(torch.uint8) for values 0..255")
+    bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
+    if bad.any():
+        j = int(bad.flatten(1).any(1).nonzero()[0, 0]) if x.ndim == 4 else 0
+        img = x[j] if x.ndim == 4 else x
+        what = 'NaN or infinite values' if not torch.isfinite(img).all() else f'values from {img.min():.4g} to {img.max():.4g}'
+        raise _rule(where, start + j, f"an image with {what}; float images must be finite and in [0, 1] (scale them to "
+                                      "[0, 1]; normalisation belongs inside the model)")
+
+# %% ../nbs/00_data.ipynb #ee063f10
+def check_label(y, where: str = 'the dataset', i: int = 0) -> int:
+    "A label under the contract: one whole number (an int, or an integer tensor of shape ())."
+    if isinstance(y, torch.Tensor):
+        if y.ndim != 0: raise _rule(where, i, f"a label of shape {tuple(y.shape)}; a label must be one number (y.item() or y.squeeze())")
+        if y.is_floating_point() or y.dtype == torch.bool: raise _rule(where, i, f"a label of dtype {y.dtype}; labels are whole numbers")
+        return int(y)
+    if isinstance(y, bool) or not hasattr(y, '__index__'): raise _rule(where, i, f"a label of type {type(y).__name__}; labels are whole numbers")
+    return int(y)
+
+def check_item(item, where: str = 'the dataset', i: int = 0, shape=None) -> tuple:
+    "Item `i` of a dataset under the contract; `shape`: the shape its image must have (that of the items before it)."
+    if not (isinstance(item, (tuple, list)) and len(item) == 2):
+        what = f"a dict with keys {', '.join(map(repr, list(item)[:4]))}" if isinstance(item, dict) else f"a {type(item).__name__}"
+        raise _rule(where, i, f"{what}; each item must be an (image, label) pair")
+    x, y = item
+    if not isinstance(x, torch.Tensor): raise _rule(where, i, f"an image of type {type(x).__name__}; images must be tensors (transforms.ToTensor())")
+    if x.ndim != 3: raise _rule(where, i, f"an image of shape {tuple(x.shape)}; images must be C×H×W tensors")
+    if shape is not None and tuple(x.shape) != tuple(shape):
+        raise _rule(where, i, f"an image of shape {tuple(x.shape)} after images of shape {tuple(shape)}; every image must have one shape (resize them)")
+    check_images(x, where, i)
+    return x, check_label(y, where, i)
+
 # %% ../nbs/00_data.ipynb #9a6d5fb3
 class ImageDataset(Dataset):
-    "Images (N×H×W or N×C×H×W; uint8 0..255 or float 0..1) and integer labels (class indices >= 0) held in memory."
+    "Images (N×H×W or N×C×H×W; uint8 0..255, another integer type holding 0..255, or float 0..1) and integer labels (class indices >= 0) held in memory."
     def __init__(self, images, labels, classes=None):
         images, labels = torch.as_tensor(images), torch.as_tensor(labels)
         if images.ndim == 3: images = images.unsqueeze(1)
         if images.ndim != 4: raise ValueError(f"images must be N×H×W or N×C×H×W, got shape {tuple(images.shape)}")
         if len(images) != len(labels):
             raise ValueError(f"{len(images)} images but {len(labels)} labels: they must pair one to one")
+        if images.dtype != torch.uint8 and not images.is_floating_point() and len(images):   # 0..255 in another integer type
+            if images.dtype == torch.bool or images.min() < 0 or images.max() > 255:
+                raise ValueError(f"images of dtype {images.dtype} must hold 0..255 (read as uint8) or be float in [0, 1]")
+            images = images.to(torch.uint8)          # scaled like uint8 images when read, never passed on as 0..255 floats
+        if len(images): check_images(images, 'ImageDataset images')
         if labels.is_floating_point() and len(labels) and not torch.equal(labels, labels.round()):
             i = int((labels != labels.round()).nonzero()[0, 0])
             raise ValueError(f"labels must be whole class indices; label {labels[i].item()} at index {i} is not")
@@ -373,14 +437,29 @@ def fingerprint(ds, n_sample: int = 256) -> str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_data.ipynb #e5a0572c
-def make_loader(ds, bs: int = 128, shuffle: bool = False, seed: int = 0, drop_last: bool = False) -> DataLoader:
-    "A DataLoader over `ds`; fast batched gathering for `ImageDataset`."
+class _Checked(Dataset):
+    "`ds`'s items with their index, checked against the data contract as they are collated into batches."
+    def __init__(self, ds, where: str): self.ds, self.where, self.shape = ds, where, None
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i): return i, self.ds[i]
+
+    def collate(self, batch):
+        xs, ys = [], []
+        for i, item in batch:
+            x, y = check_item(item, self.where, i, self.shape); self.shape = x.shape; xs.append(x); ys.append(y)
+        xb = torch.stack(xs)
+        return (xb.float().div_(255) if xb.dtype == torch.uint8 else xb.float()), torch.tensor(ys)
+
+def make_loader(ds, bs: int = 128, shuffle: bool = False, seed: int = 0, drop_last: bool = False, name: str | None = None) -> DataLoader:
+    "A DataLoader over `ds`: fast batched gathering for `ImageDataset`; any other dataset's items checked (the data contract) as they arrive."
     if len(ds) == 0: raise ValueError("the dataset is empty: there is nothing to load")
     g = torch.Generator().manual_seed(seed)
     if isinstance(ds, ImageDataset):
         sampler = RandomSampler(ds, generator=g) if shuffle else SequentialSampler(ds)
         return DataLoader(ds, sampler=BatchSampler(sampler, bs, drop_last), batch_size=None)
-    return DataLoader(ds, batch_size=bs, shuffle=shuffle, generator=g, drop_last=drop_last)
+    chk = _Checked(ds, name or f'the dataset {type(ds).__name__}')
+    return DataLoader(chk, batch_size=bs, shuffle=shuffle, generator=g, drop_last=drop_last, collate_fn=chk.collate)
+
 
 # %% ../nbs/00_data.ipynb #ad16552d
 def show_shifts(ds, shifts=None, n: int = 6, seed: int = 0, figsize_per=1.2):

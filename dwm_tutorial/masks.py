@@ -15,10 +15,10 @@ from .models import head_name
 from .train import MIN_STEPS, check_fit_args, fit, run_steps
 
 # %% auto #0
-__all__ = ['METHODS', 'CONTROLS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'WeightMask', 'maskable_layers', 'masked_layers', 'add_masks',
-           'get_masks', 'layer_density', 'density', 'sparsity', 'mask_iou', 'pack_masks', 'unpack_masks', 'mask_bits',
-           'remove_masks', 'scheduled_density', 'set_cut', 'penalty_term', 'mask_lr', 'MaskRun', 'learn_masks',
-           'plot_layer_density', 'show_mask']
+__all__ = ['METHODS', 'CONTROLS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'noise_seed', 'WeightMask', 'maskable_layers', 'masked_layers',
+           'add_masks', 'get_masks', 'layer_density', 'density', 'sparsity', 'mask_iou', 'pack_masks', 'unpack_masks',
+           'mask_bits', 'remove_masks', 'scheduled_density', 'set_cut', 'penalty_term', 'mask_lr', 'MaskRun',
+           'learn_masks', 'plot_layer_density', 'show_mask']
 
 # %% ../nbs/02_masks.ipynb #a7c26215
 METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'global_magnitude', 'magnitude_retrain', 'random', 'fixed')
@@ -67,16 +67,20 @@ class _GumbelSample(torch.autograd.Function):
         grad = torch.ops.aten.sigmoid_backward(g, x.sigmoid_())      # g * p * (1 - p), one pass
         return (grad if ctx.tau == 1 else grad.div_(ctx.tau)), None, None, None
 
-def _logistic(n: int, device) -> torch.Tensor:
+def _logistic(n: int, device, generator=None) -> torch.Tensor:
     "`n` independent logistic samples `log u - log(1 - u)` (u = 0 gives -inf: never kept, zero gradient)."
-    return torch.rand(n, device=device).logit_()
+    return torch.rand(n, device=device, generator=generator).logit_()
+
+def noise_seed(seed: int, layer: int) -> int:
+    "The seed of layer number `layer`'s Gumbel noise in a run seeded with `seed` (one stream per run and layer)."
+    return (int(seed) * 1_000_003 + int(layer)) % 2**63
 
 class WeightMask(nn.Module):
     "Parametrization `W -> W * m` for one weight tensor; `m` is computed from scores by `method`."
     def __init__(self, weight: torch.Tensor, method: str, sparsity: float | None = None, seed: int = 0,
                  mask: torch.Tensor | None = None, init: float | None = None, threshold: float = 5e-3, tau: float = 1.0):
         super().__init__()
-        self.method, self.sparsity, self.tau = method, sparsity, tau
+        self.method, self.sparsity, self.tau, self.noise_seed = method, sparsity, tau, seed
         self.was_trainable = weight.requires_grad
         w = weight.detach()
         self.init = DEFAULTS.get(method, {}).get('init') if init is None else init
@@ -107,14 +111,23 @@ class WeightMask(nn.Module):
         else: h = self.hard()
         return h + s - s.detach()
 
+    def reset_noise(self, seed: int):
+        "Start this mask's noise afresh from `seed`: the pool is drawn at the next training step, from generators of its own."
+        self.noise_seed, self._pool, self._gens = int(seed), None, None
+
     def noise(self) -> torch.Tensor:
-        "This step's logistic noise, one independent sample per score, read from a pool of `2n` at a random offset; an eighth of the pool is redrawn every step."
-        s = self.scores; n = s.numel(); pool = getattr(self, '_pool', None)
-        if pool is None or pool.numel() != 2 * n or pool.device != s.device: pool = self._pool = _logistic(2 * n, s.device)
+        "This step's logistic noise, one independent sample per score, read from a pool of `2n` at a random offset; an eighth of the pool is redrawn every step. Every draw comes from this mask's own generators (seeded by `noise_seed`), never the global RNG."
+        s = self.scores; n = s.numel(); pool, gens = getattr(self, '_pool', None), getattr(self, '_gens', None)
+        if gens is None or gens[0].device != s.device:
+            g = torch.Generator(device=s.device).manual_seed(self.noise_seed)
+            gens = self._gens = (g, g if s.device.type == 'cpu' else torch.Generator().manual_seed(self.noise_seed))
+            pool = None
+        dev, cpu = gens
+        if pool is None or pool.numel() != 2 * n: pool = self._pool = _logistic(2 * n, s.device, dev)
         else:
-            c = max(1, n // 8); a = int(torch.randint(0, 2 * n - c + 1, ()))
-            pool[a:a + c] = _logistic(c, s.device)
-        o = int(torch.randint(0, n + 1, ()))
+            c = max(1, n // 8); a = int(torch.randint(0, 2 * n - c + 1, (), generator=cpu))
+            pool[a:a + c] = _logistic(c, s.device, dev)
+        o = int(torch.randint(0, n + 1, (), generator=cpu))
         return pool[o:o + n].view_as(s)
 
     def forward(self, W): return W * self.mask()
@@ -166,8 +179,11 @@ def add_masks(model: nn.Module, method: str = 'topk', sparsity: float | None = N
             raise ValueError(f"the mask for {n!r} has shape {tuple(masks[n].shape)} but the layer's weight is {tuple(mods[n].weight.shape)}: the masks do not fit this model")
     for i, n in enumerate(names):
         layer = mods[n]
-        P = WeightMask(layer.weight, method, sparsity, seed + i, None if masks is None else masks[n], init, threshold, tau)
+        P = WeightMask(layer.weight, method, sparsity, noise_seed(seed, i) if method == 'gumbel' else seed + i,
+                       None if masks is None else masks[n], init, threshold, tau)
+        P.train(False)          # register_parametrization evaluates P once: in eval mode, so no noise is drawn then
         parametrize.register_parametrization(layer, 'weight', P)
+        P.train(layer.training)
         layer.parametrizations.weight.original.requires_grad_(False)
     model.mask_config = dict(method=method, sparsity=sparsity, penalty=DEFAULTS.get(method, {}).get('penalty') if penalty is None else penalty,
                              tau=tau, threshold=threshold, layers=names)
@@ -320,6 +336,7 @@ def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 1
         runs.schedule.append((step, d, set_cut(masks, d) if method != 'topk' else None))
     if method == 'topk':
         for P in masks.values(): P.sparsity = 0.0      # the schedule starts from the whole network
+    for i, P in enumerate(masks.values()): P.reset_noise(noise_seed(seed, i))    # gumbel: this run's noise, from its seed
     pen = cfg['penalty'] if target is None and method in ('ste', 'gumbel') else 0.0     # a target replaces the penalty
     frozen = [] if train_other else others
     for p in frozen: p.requires_grad_(False)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_report.ipynb #c3d4619d
 from __future__ import annotations
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 
 from .data import atomic_write
 from .masks import plot_layer_density
@@ -30,7 +30,7 @@ def summarize(results) -> list[dict]:
     import statistics
     groups = {}
     for r in results:
-        d = asdict(r) if isinstance(r, TransferResult) else dict(r)
+        d = asdict(r) if is_dataclass(r) else dict(r)
         groups.setdefault(tuple(d.get(k) for k in GROUP), []).append(d)
     out = []
     for rows in groups.values():
@@ -45,7 +45,7 @@ def summarize(results) -> list[dict]:
 
 def format_table(rows, cols=None) -> str:
     "A plain-text table of dicts or `TransferResult`s (floats to 3 decimals, `(mean, std)` as `mean ± std`)."
-    rows = [asdict(r) if isinstance(r, TransferResult) else r for r in rows]
+    rows = [asdict(r) if is_dataclass(r) else r for r in rows]
     cols = list(cols or ([c for c in TABLE_COLS if c in rows[0]] if 'protocol' in rows[0] else rows[0]))
     cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
     w = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]

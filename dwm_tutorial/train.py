@@ -13,7 +13,8 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data import ImageDataset, atomic_write, fingerprint, make_loader, take, writable_folder
+from .data import (ImageDataset, atomic_write, check_images, check_item, fingerprint, make_loader, take,
+                               writable_folder)
 from .models import model_from_config
 
 # %% auto #0
@@ -57,8 +58,7 @@ def set_seed(seed: int):
 def n_outputs(model, ds, device=None) -> int:
     "Number of model outputs for one image of `ds`; a clear error if the image does not fit the model."
     if len(ds) == 0: raise ValueError("the dataset is empty: there is nothing to train or evaluate on")
-    x = torch.as_tensor(ds[0][0])
-    if x.ndim != 3: raise ValueError(f"images must be C×H×W tensors, got one of shape {tuple(x.shape)}")
+    x, _ = check_item(ds[0], f'the dataset {type(ds).__name__}', 0)       # the data contract, on the first item
     dev = next(model.parameters()).device if device is None else get_device(device)
     was = model.training; model.eval()
     try:
@@ -68,6 +68,9 @@ def n_outputs(model, ds, device=None) -> int:
                          f"Resize or convert the images, or build the model for them "
                          f"(for example SmallCNN(in_channels={x.shape[0]})).") from None
     finally: model.train(was)
+    if not isinstance(out, torch.Tensor):
+        raise ValueError(f"{type(model).__name__}'s forward returned a {type(out).__name__}; the package needs a tensor of class "
+                         "logits, shape (batch, n_classes): wrap the model so that it returns them (e.g. out['logits'])")
     if out.ndim != 2: raise ValueError(f"{type(model).__name__} returned shape {tuple(out.shape)} for one image; expected (1, n_classes)")
     return out.shape[1]
 
@@ -88,7 +91,9 @@ def evaluate(model, ds, bs: int = 128, device=None, limit: int | None = None) ->
     was = model.training; model.eval()
     correct = total = 0
     try:
-        for xb, yb in make_loader(ds, bs=bs):
+        for k, (xb, yb) in enumerate(make_loader(ds, bs=bs)):
+            if xb.is_floating_point() and isinstance(ds, ImageDataset) and ds.images.is_floating_point():
+                check_images(xb, f'the dataset {type(ds).__name__}', k * bs)     # images changed after the dataset was made
             yb = torch.as_tensor(yb).to(dev)
             correct += (model(xb.to(dev)).argmax(1) == yb).sum().item(); total += len(yb)
     finally: model.train(was)

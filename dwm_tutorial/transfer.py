@@ -5,29 +5,30 @@
 # %% ../nbs/04_transfer.ipynb #1e378822
 from __future__ import annotations
 import contextlib, copy, csv, inspect, io, json, math, os, time, warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .data import atomic_write, check_shift
+from .data import SHIFTS, atomic_write, check_item, make_domains
 from .masks import (CONTROLS, LEARNED, METHODS, add_masks, maskable_layers, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
                                 pack_masks, sparsity as mask_sparsity)
-from .train import MIN_STEPS, check_fit_args, check_seed, evaluate, fit, get_device, n_outputs
+from .train import MIN_STEPS, check_fit_args, check_seed, evaluate, fit, get_device, n_outputs, run_steps
 
 try: import fcntl
 except ImportError: fcntl = None      # Windows: msvcrt (see results_lock)
 
 # %% auto #0
 __all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'LOCK_NAME', 'MASK_OPTIONS', 'METHOD_OPTIONS', 'TransferResult',
-           'save_records', 'save_results', 'read_results', 'load_results', 'results_lock', 'merge_results', 'unique',
-           'as_names', 'check_sparsity', 'check_names', 'check_data', 'check_run', 'SourceMask', 'source_mask',
-           'freeze_entries', 'isolated_source', 'restored_source', 'view_state', 'kept_for', 'payload_bits',
-           'storage_bits', 'check_transfer', 'transfer_runs', 'transfer', 'plan_runs', 'run_grid']
+           'save_records', 'save_results', 'read_results', 'load_results', 'results_lock', 'union_records',
+           'merge_results', 'unique', 'as_names', 'check_sparsity', 'check_names', 'check_data', 'check_run',
+           'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'restored_source', 'view_state',
+           'kept_for', 'payload_bits', 'storage_bits', 'check_transfer', 'transfer_runs', 'transfer',
+           'check_target_name', 'plan_runs', 'grid_targets', 'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
-RESULT_FORMAT = 3
+RESULT_FORMAT = 4
 PROTOCOLS = ('finetune', 'protect', 'isolate', 'adapt', 'protect_restored', 'head')
 SHARED = ('protect', 'isolate', 'protect_restored')     # one stage 2 (free weights trained on the target), three views of the source
 NO_MASK = ('finetune', 'head')                          # protocols without a mask
@@ -55,6 +56,7 @@ class TransferResult:
     seed: int
     setting: str = ''
     format: int = RESULT_FORMAT
+    steps: dict = field(default_factory=dict)    # optimizer steps of each stage: {'source_mask': n, 'target': n}
 
     def key(self) -> tuple:
         "What identifies a run, for reusing finished records."
@@ -66,12 +68,11 @@ def save_records(results: list, path, cls, what: str = 'results') -> Path:
     path = Path(path)
     if path.suffix not in ('.csv', '.json'): raise ValueError(f"{what} go to a .csv or .json file, got {path.name}")
     rows = [asdict(r) for r in results]
-    if path.suffix == '.json': return atomic_write(path, lambda t: Path(t).write_text(json.dumps(rows, indent=1)))
-    def w(t):
-        with open(t, 'w', newline='') as f:
-            wr = csv.DictWriter(f, fieldnames=[x.name for x in fields(cls)]); wr.writeheader()
-            for r in rows: wr.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
-    return atomic_write(path, w)
+    if path.suffix == '.json': return atomic_write(path, json.dumps(rows, indent=1))
+    text = io.StringIO(newline='')
+    wr = csv.DictWriter(text, fieldnames=[x.name for x in fields(cls)]); wr.writeheader()
+    for r in rows: wr.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
+    return atomic_write(path, text.getvalue())
 
 def save_results(results: list, path) -> Path:
     "Write transfer records to `.csv` or `.json` (chosen by the suffix), atomically."
@@ -160,7 +161,13 @@ LOCK_NAME = '.results.lock'
 def results_lock(folder):
     "Hold an exclusive lock on the results in `folder` (blocks while another process holds it)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK_NAME, 'a+') as f:
+    try: fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o666)
+    except OSError as e:
+        if (folder / LOCK_NAME).is_symlink():
+            raise PermissionError(f"{folder / LOCK_NAME} is a symbolic link, and the results lock never follows one (it could "
+                                  f"make us write outside {folder}): remove it, or use another results folder") from None
+        raise
+    with open(fd, 'a+') as f:
         if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         else:
             import msvcrt
@@ -172,16 +179,46 @@ def results_lock(folder):
             if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_UN)
             else: f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
+def _read_kept(path) -> list:
+    "The records of `path` that parse; a damaged file is first copied, as it was, to `<name>.damaged`."
+    path = Path(path)
+    if not path.exists(): return []
+    recs, problems = read_results(path)
+    if problems:
+        aside = path.with_name(path.name + '.damaged')
+        atomic_write(aside, path.read_bytes())
+        warnings.warn(f"{_first_problem(problems)}: the damaged file is kept as {aside.name}; the rows that parse go on in {path.name}", stacklevel=3)
+    return recs
+
+def _numbers(r) -> dict: return {k: v for k, v in asdict(r).items() if k != 'seconds'}     # a rerun takes other seconds
+
+def union_records(named: dict) -> tuple[dict, list[str]]:
+    "`{file name: records}` as one `{key: record}` (the first file's row wins) and what was noticed: a run twice with other numbers, rows found in one file only."
+    merged, origin, notes = {}, {}, []
+    for name, recs in named.items():
+        for r in recs:
+            k, desc = r.key(), f"{r.method}/{r.protocol}/{r.shift}/sparsity {r.target_sparsity}/seed {r.seed}"
+            if k not in merged: merged[k], origin[k] = r, name
+            elif _numbers(r) != _numbers(merged[k]):
+                same = origin[k] == name
+                notes.append(f"{name} holds the run {desc} twice with different numbers: the later row is kept" if same else
+                             f"the run {desc} has different numbers in {origin[k]} and {name}: the {origin[k]} row is kept")
+                if same: merged[k] = r
+    if len(named) > 1:
+        first, *rest = named
+        for name in rest:
+            only = sum(origin[k] == name for k in merged)
+            if only: notes.append(f"{only} record(s) found only in {name} (not in {first}) are kept in both")
+    return merged, notes
+
 def merge_results(path, records, json_path=None) -> list[TransferResult]:
-    "Under the folder's lock: read `path` (keeping the rows that parse), put `records` in, write it (and `json_path`) back; returns everything. A damaged file is first copied to `<name>.damaged`, so no row is lost unseen."
+    "Under the folder's lock: the union of `path` and `json_path` (rows that parse), with `records` put in, written back to both; returns everything. Disagreements between or within the files are warned about, never dropped unseen; a damaged file is first copied to `<name>.damaged`."
     path = Path(path)
     with results_lock(path.parent):
-        recs, problems = read_results(path) if path.exists() else ([], [])
-        if problems:
-            aside = path.with_name(path.name + '.damaged')
-            atomic_write(aside, lambda t: Path(t).write_bytes(path.read_bytes()))
-            warnings.warn(f"{_first_problem(problems)}: the damaged file is kept as {aside.name}; the rows that parse go on in {path.name}", stacklevel=2)
-        merged = {r.key(): r for r in recs}
+        files = {path.name: _read_kept(path)}
+        if json_path is not None: files[Path(json_path).name] = _read_kept(json_path)
+        merged, notes = union_records(files)
+        for n in notes: warnings.warn(n, stacklevel=2)
         merged.update({r.key(): r for r in records})
         out = list(merged.values())
         save_results(out, path)
@@ -228,6 +265,7 @@ def check_data(**datasets):
         if not (hasattr(ds, '__len__') and hasattr(ds, '__getitem__')):
             raise TypeError(f"{name} must be a dataset of (image, label) pairs, got {type(ds).__name__}")
         if len(ds) == 0: raise ValueError(f"{name} is empty: there is nothing to train or evaluate on")
+        check_item(ds[0], name, 0)           # the data contract (00_data), on the first item, before any work
 
 def check_run(protocol, method, sparsity, source_ds=None, target_ds=None, model=None):
     "Raise a clear error if this combination cannot run; `source_ds`/`target_ds` (a dataset or a tuple of them) check the labels too."
@@ -262,6 +300,7 @@ class SourceMask:
     accuracy: float
     seconds: float
     weights: dict | None = None      # magnitude_retrain: the masked layers' weights after retraining the kept ones
+    steps: int = 0                   # optimizer steps it took (0: computed, not learned)
 
 def source_mask(model, source_train, source_test, method: str, sparsity: float | None, epochs: int = 1, seed: int = 0,
                 device=None, max_steps=None, progress: bool = True, min_steps: int = MIN_STEPS, **mask_kw) -> SourceMask:
@@ -272,7 +311,9 @@ def source_mask(model, source_train, source_test, method: str, sparsity: float |
     if method in LEARNED: learn_masks(m, source_train, epochs=epochs, seed=seed, device=device, max_steps=max_steps,
                                       min_steps=min_steps, progress=progress)
     weights = _retrain_kept(m, source_train, epochs, seed, device, max_steps, min_steps, progress) if method == 'magnitude_retrain' else None
-    return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m), evaluate(m, source_test, device=device), time.perf_counter() - t0, weights)
+    steps = run_steps(len(source_train), epochs, 128, max_steps, min_steps) if method in LEARNED + ('magnitude_retrain',) else 0
+    return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m), evaluate(m, source_test, device=device),
+                      time.perf_counter() - t0, weights, steps)
 
 def _retrain_kept(m, ds, epochs, seed, device, max_steps, min_steps, progress) -> dict:
     "PackNet's second step: train the kept weights of `m`'s masked layers on `ds` (dropped ones get no gradient), nothing else."
@@ -410,6 +451,7 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
     source_model = source_model.to(dev)
     src_before, tgt_before = baseline or (evaluate(source_model, source_test), evaluate(source_model, target_test))
     net, total = copy.deepcopy(source_model), _n_params(source_model)
+    n_target, sm = run_steps(len(target_train), epochs, 128, max_steps, min_steps), None     # stage 2's optimizer steps
     fit_kw = dict(epochs=epochs, lr=lr, opt=opt, momentum=momentum, weight_decay=weight_decay, seed=seed, device=dev,
                   max_steps=max_steps, min_steps=min_steps, progress=progress)
     def record(protocol, src_view, trainable, reached=None, dens=None, masked=None, serving=None):
@@ -419,7 +461,8 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
         return TransferResult(method or 'none', protocol, shift, sparsity if protocol not in NO_MASK else None, reached, dens or {},
                               src_before, src_after, tgt_before, tgt_after, round(src_before - src_after, 6),
                               round(src_after / src_before, 6) if src_before else None, rel, masked, round(trainable, 6),
-                              int(bits), round(bits / total, 4), round(time.perf_counter() - t0, 2), seed, setting)
+                              int(bits), round(bits / total, 4), round(time.perf_counter() - t0, 2), seed, setting,
+                              steps=dict(**({'source_mask': sm.steps} if protocol in SHARED else {}), target=n_target))
     if protocols == ('finetune',):
         fit(net, target_train, desc='finetune', **fit_kw)
         tgt_after = evaluate(net, target_test)
@@ -459,11 +502,17 @@ def transfer(source_model, source_train, source_test, target_train, target_test,
     return (out[0], net) if return_model else out[0]
 
 # %% ../nbs/04_transfer.ipynb #41084032
+def check_target_name(name) -> str:
+    "A target's name is a label for its records: a registered shift, or any name under which `run_grid` gets the data."
+    if not isinstance(name, str) or not name.strip() or name != name.strip() or ',' in name:
+        raise ValueError(f"a target name must be a non-empty string without commas or outer spaces, got {name!r}")
+    return name
+
 def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect', 'isolate', 'adapt'), baseline: bool = True) -> list[dict]:
-    "The runs of a comparison grid, as dicts of shift, protocol(s), method and sparsity; repeated entries are dropped, and a grid that cannot run is refused."
+    "The runs of a comparison grid, as dicts of shift (a target's name), protocol(s), method and sparsity; repeated entries are dropped, and a grid that cannot run is refused."
     shifts, methods = unique(as_names(shifts, 'shifts')), unique(as_names(methods, 'methods'))
     sparsities, protocols = unique(as_names(sparsities, 'sparsities')), unique(as_names(protocols, 'protocols'))
-    for s in shifts: check_shift(s)
+    for s in shifts: check_target_name(s)     # a registered shift or the name of a target given as data: run_grid tells
     check_names(protocols, methods, sparsities)
     sparsities = [check_sparsity(sp) for sp in sparsities]
     if not shifts: raise ValueError("shifts is empty: give at least one target shift")
@@ -486,12 +535,27 @@ def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect'
     return runs
 
 # %% ../nbs/04_transfer.ipynb #2c5751a9
+def grid_targets(targets, names, source_train, source_test) -> dict:
+    "The (train, test) datasets of every target named in `names`: given in `targets`, or a registered shift of the source data."
+    if not isinstance(targets, dict): raise TypeError(f"targets must be a dict {{name: (train, test)}}, got {type(targets).__name__}")
+    out = {}
+    for s in dict.fromkeys(names):
+        if s in targets:
+            pair = targets[s]
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise ValueError(f"targets[{s!r}] must be a (train, test) pair of datasets, got {type(pair).__name__}")
+            out[s] = tuple(pair)
+        elif s in SHIFTS: out[s] = tuple(make_domains(source_train, source_test, s)[2:4])
+        else: raise ValueError(f"no data for the target {s!r}: it is not a key of targets ({', '.join(map(repr, targets)) or 'empty'}) "
+                               f"and not a registered shift. Give its datasets, targets={{{s!r}: (train_ds, test_ds)}}, or make it "
+                               f"from the source images: register_shift({s!r}, fn) (known shifts: {', '.join(SHIFTS)})")
+    return out
+
 def run_grid(source_model, source_train, source_test, targets: dict, runs: list[dict], results_path=None, seed: int = 0,
              setting: str = '', progress: bool = True, seeds=None, reuse: bool = True, on_save=None, **kw) -> list[TransferResult]:
-    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a shift to its (train, test) datasets. Reuses records in `results_path` (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called after each save."
+    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a target's name to its (train, test) datasets (a registered shift left out is made from the source data). Reuses records in `results_path` (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called after each save."
     from tqdm.auto import tqdm
-    missing = sorted({r['shift'] for r in runs} - set(targets))
-    if missing: raise ValueError(f"no target datasets for shifts {missing}")
+    targets = grid_targets(targets, [r['shift'] for r in runs], source_train, source_test)
     seeds = [check_seed(s) for s in unique(as_names([seed] if seeds is None else seeds, 'seeds'))]
     if not seeds: raise ValueError("seeds is empty: give at least one seed, e.g. seeds=[0]")
     if not runs: raise ValueError("runs is empty: there is nothing to run (make them with plan_runs)")
