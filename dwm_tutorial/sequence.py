@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_sequence.ipynb #290ec3cf
 from __future__ import annotations
-import copy, csv, hashlib, json, lzma, math, numbers, os, time
+import copy, csv, hashlib, io, json, lzma, math, numbers, os, time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -24,7 +24,7 @@ __all__ = ['SEQUENCE', 'CHAINS', 'CHAIN_METHODS', 'SEQ_FORMAT', 'LOW', 'CHAIN_MA
            'fashion_sequence', 'check_domains', 'plan_shares', 'ChainResult', 'save_chains', 'load_chains',
            'merge_chains', 'fingerprint', 'pack_ids', 'unpack_ids', 'chain_store', 'claim_mask', 'check_chain',
            'run_chain', 'save_chain', 'load_chain', 'run_chains', 'chain_summary', 'plot_matrix', 'plot_ownership',
-           'plot_chains', 'plot_lines', 'check_sequence', 'sequence_table', 'reproduce_sequence']
+           'plot_chains', 'plot_lines', 'check_sequence', 'sequence_table', 'sequence_flags', 'reproduce_sequence']
 
 # %% ../nbs/04a_sequence.ipynb #6b00e678
 SEQUENCE = ('identity', 'rot90', 'invert', 'vflip', 'noise', 'blur')
@@ -157,7 +157,7 @@ def load_chains(path) -> list[ChainResult]:
     path = Path(path); names = [x.name for x in fields(ChainResult)]
     foreign = (f"{path} holds something else than chain records: another format" + " ({})" + f" (this version writes format {SEQ_FORMAT})"
                + ". It was not written by this version of dwm-tutorial: move it away or pick another --out folder.")
-    try: rows = json.loads(path.read_text()) if path.suffix == '.json' else list(csv.DictReader(open(path, newline='')))
+    try: rows = json.loads(path.read_text()) if path.suffix == '.json' else list(csv.DictReader(io.StringIO(path.read_text(), newline='')))
     except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as e: raise ValueError(foreign.format(e)) from None
     if not isinstance(rows, list): raise ValueError(foreign.format('not a list of records'))
     out = []
@@ -653,6 +653,26 @@ def sequence_table(results) -> str:
     w = {c: max(len(c), *(len(f'{r[c]}') for r in table)) for c in cols}
     return '\n'.join(['  '.join(c.rjust(w[c]) for c in cols)] + ['  '.join(f'{r[c]}'.rjust(w[c]) for c in cols) for r in table])
 
+# %% ../nbs/04a_sequence.ipynb #c7a1000d
+def sequence_flags(shifts, methods, sparsities, protocols, defaults: dict) -> dict:
+    "What `dwm-reproduce`'s grid flags mean with `--sequence` (a list equal to the grid's default counts as not given): `--methods` the mask chains' methods, `--sparsities` the adapt chain's, `--protocols` which chains; `--shifts` is refused (the domains follow `--sequence`)."
+    given = lambda k, v: v is not None and list(v) != list(defaults.get(k) or [])
+    if given('shifts', shifts):
+        raise ValueError(f"--shifts {' '.join(shifts)} has no meaning with --sequence: the domains are the shifts after --sequence, in "
+                         f"order (e.g. --sequence {' '.join(shifts)}); leave --shifts out")
+    methods = list(dict.fromkeys(methods)) if given('methods', methods) else ['gumbel']
+    bad = [m for m in methods if m not in CHAIN_METHODS]
+    if bad: raise ValueError(f"--methods {bad[0]}: with --sequence the methods are the mask chains', one of {', '.join(CHAIN_METHODS)}")
+    chains = list(dict.fromkeys(protocols)) if given('protocols', protocols) else list(CHAINS)
+    bad = [c for c in chains if c not in CHAINS]
+    if bad: raise ValueError(f"--protocols {bad[0]}: with --sequence the protocols name the chains to run, from {', '.join(CHAINS)}")
+    own_sp = given('sparsities', sparsities)
+    sparsities = list(dict.fromkeys(s + 0.0 for s in sparsities)) if own_sp else [0.5]
+    if own_sp and 'adapt' not in chains:
+        raise ValueError("--sparsities sets the adapt chain's masks, and --protocols leaves the adapt chain out: drop one of them")
+    for sp in sparsities: check_chain('adapt', methods[0], sp)
+    return dict(methods=methods, sparsities=sparsities, chains=chains)
+
 # %% ../nbs/04a_sequence.ipynb #c7a1000c
 def _plan(chains, methods, sparsities) -> list[tuple]:
     "(chains, method, sparsity) per `run_chains` call: baselines once, isolate once per method, adapt per method and sparsity."
@@ -666,7 +686,7 @@ def _plan(chains, methods, sparsities) -> list[tuple]:
 def reproduce_sequence(out, shifts=None, full: bool = False, chains=CHAINS, method: str = 'gumbel', epochs: int = 2, ft_epochs: int = 1,
                        mask_epochs: int = 1, train_size: int | None = None, seed: int = 0, device=None, root=None, max_steps=None,
                        progress: bool = True, methods=None, sparsities=(0.5,), seeds=None, fresh: bool = False, source_data=None,
-                       data_name: str | None = None, state: dict | None = None) -> list[ChainResult]:
+                       data_name: str | None = None, state: dict | None = None, min_steps: int = MIN_STEPS) -> list[ChainResult]:
     "What `dwm-reproduce --sequence` runs: per seed the source model (cached in `out`/cache as `source_<data>_s<seed>.pt`, the grid's name; `fresh` retrains it), then `chains` over the domains for every method and (adapt) sparsity. Each finished chain is merged into `out`/sequence.csv and .json at once under the folder's lock; chains already there are reused (not with `fresh`). `state` tells a Ctrl-C handler what was saved."
     methods, seeds = list(methods or [method]), list(seeds if seeds is not None else [seed])
     names = check_sequence(shifts, chains, methods, full, sparsities=sparsities)
@@ -681,25 +701,26 @@ def reproduce_sequence(out, shifts=None, full: bool = False, chains=CHAINS, meth
     state.update(out=out, saved=0, sources=[], records='sequence.csv')
     src_train, src_test = source_data or (fashion_mnist('train', subset, root), fashion_mnist('test', subset, root))
     domains = fashion_sequence(names, subset, train_size=train_size, seed=0, data=(src_train, src_test))
-    setting = f'{data_name} e{epochs} ft{ft_epochs} m{mask_epochs} n{train_size or 0} steps{max_steps}'
+    setting = f'{data_name} e{epochs} ft{ft_epochs} m{mask_epochs} n{train_size or 0} steps{max_steps}' + (f' min{min_steps}' if min_steps != MIN_STEPS else '')
     from dwm_tutorial.train import train_source
     results, accs = [], {}
     for sd in seeds:
         cache = out / 'cache' / f'source_{data_name}_s{sd}.pt'
         model, meta = train_source(src_train, src_test, cache=cache, epochs=epochs, seed=sd, device=device, progress=progress,
-                                   max_steps=max_steps, fresh=fresh)
+                                   max_steps=max_steps, min_steps=min_steps, fresh=fresh)
         state['sources'].append(cache.name); accs[sd] = meta.get('source_acc', float('nan'))
-        src_steps = run_steps(len(src_train), epochs, 128, max_steps, MIN_STEPS)
+        src_steps = run_steps(len(src_train), epochs, 128, max_steps, min_steps)
         for cs, m, sp in _plan(chains, methods, sparsities):
             results += run_chains(model, domains, cs, m, progress=progress, results_path=path, reuse=not fresh,
                                   on_save=lambda r: state.update(saved=state['saved'] + 1), epochs=ft_epochs, mask_epochs=mask_epochs,
-                                  sparsity=sp, seed=sd, device=device, max_steps=max_steps, setting=setting, source_steps=src_steps)
+                                  sparsity=sp, seed=sd, device=device, max_steps=max_steps, min_steps=min_steps, setting=setting,
+                                  source_steps=src_steps)
     import matplotlib.pyplot as plt
     first = [r for r in results if r.seed == seeds[0]]
     plot_chains(first, out / 'sequence.png', ncols=4); plot_lines(first, out / 'sequence_lines.png', ncols=4); plt.close('all')
     print(sequence_table(results))
     print(f"\ndomains: {', '.join(names)}; source model accuracy ({data_name}): {', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items())}; "
           f"BWT is exactly 0 where `unchanged` is True; steps: optimizer steps of the whole chain, every stage at least "
-          f"{MIN_STEPS} (an epoch of a small set is cycled up to it); wrote sequence.csv, sequence.json, sequence.png, sequence_lines.png "
+          f"{min_steps} (an epoch of a small set is cycled up to it); wrote sequence.csv, sequence.json, sequence.png, sequence_lines.png "
           f"in {time.perf_counter() - t0:.0f}s")
     return results
