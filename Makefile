@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench clean docs docs-check docs-browser lab-browser actionlint release-check
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench bench-quick clean docs docs-check docs-browser lab-browser actionlint release-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -147,8 +147,13 @@ test-nbdev2: $(NBDEV2_VENV)/.installed
 readme: setup
 	$(BIN)/python tools/make_readme.py
 
+# Every benchmark writes JSON under bench/results/. bench/quick_run.py times the quick default (`dwm-reproduce`, no flags)
+# from an empty --out, wall and CPU time, with the load at its start: run it alone at a quiet moment (`make bench-quick`).
 bench: setup
 	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+bench-quick: setup
+	$(BIN)/python bench/quick_run.py
 
 clean:
 	rm -rf results

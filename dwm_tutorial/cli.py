@@ -4,27 +4,32 @@
 
 # %% ../nbs/07_cli.ipynb #acfb7808
 from __future__ import annotations
-import argparse, os, sys, tempfile, time, warnings
+import argparse, contextlib, os, sys, tempfile, time, warnings
 from pathlib import Path
 
 from .data import (MINI_NAME, ROOT_LAYOUTS, SHIFTS, atomic_write, check_shift, fashion_mnist, fingerprint, make_domains,
                                random_subset, read_split, root_files, sweep_temp)
-from .masks import METHODS
+from . import __version__, train as _train
+from .masks import LEARNED, METHODS
 from .models import SmallCNN
-from .train import MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, source_key, train_source
-from .transfer import PROTOCOLS, merge_results, plan_runs, read_results, run_grid, unique
+from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_steps, source_key,
+                                train_source)
+from .transfer import NO_MASK, PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, unique
 from .report import format_table, plot_all_pareto, plot_density, summarize
 from .sequence import check_sequence, reproduce_sequence
 
 # %% auto #0
-__all__ = ['QUICK', 'FULL', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings', 'shown', 'load_data',
-           'make_setting', 'run', 'main']
+__all__ = ['QUICK', 'FULL', 'STEP_SECONDS', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings',
+           'run_key', 'grid_steps', 'RunBar', 'plan_line', 'debugging', 'shown', 'load_data', 'make_setting', 'run',
+           'main']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
-             protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=0)
+             protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=0,
+             min_steps=80)        # one pass over the mini subset's 10,000 images (79 batches) per stage
 FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9],
-            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=20_000)
+            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=20_000,
+            min_steps=MIN_STEPS)
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
@@ -38,6 +43,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--ft-epochs', type=int, default=1, help='stage-2 epochs on the target (default 1)')
     p.add_argument('--mask-epochs', type=int, default=1, help='epochs to learn a source mask (default 1)')
     p.add_argument('--target-size', type=int, help='target training images used in stage 2; 0 = all (default: all quick, 20000 full)')
+    p.add_argument('--min-steps', type=int, help='every training stage takes at least this many optimizer steps, cycling '
+                   f'small data (default: 80 quick, one pass over the mini subset; {MIN_STEPS} full)')
     p.add_argument('--seeds', nargs='+', type=int, help='run the whole grid once per seed; the table shows mean ± std (default: 0)')
     p.add_argument('--seed', type=int, help='a single seed (the same as --seeds N)')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: cuda when available)')
@@ -51,6 +58,7 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the source and then each SHIFT in order '
                    'on one network with the four chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five) '
                    'and write sequence.csv, sequence.json and plots')
+    p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return p
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,6 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 # %% ../nbs/07_cli.ipynb #5d1c8e2f
 def check_out(out) -> Path:
     "`--out` must be a folder (or creatable as one) where files can be written: probed with a temporary file, nothing left behind."
+    if not str(out).strip(): raise ValueError(f"--out {str(out)!r} is empty: name a folder for the results, e.g. --out results")
     out = Path(out)
     for f in (out, out / 'cache'):
         if f.exists() and not f.is_dir(): raise NotADirectoryError(f"--out {out}: {f} is a file; give a folder for the results")
@@ -90,6 +99,7 @@ def check_args(a) -> argparse.Namespace:
     for flag in ('epochs', 'ft_epochs', 'mask_epochs'):
         if getattr(a, flag) < 1: raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(a, flag)}")
     if a.max_steps is not None and a.max_steps < 1: raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
+    if a.min_steps < 0: raise ValueError(f"--min-steps must be >= 0, got {a.min_steps}")
     if a.target_size < 0: raise ValueError(f"--target-size must be >= 0 (0 = all), got {a.target_size}")
     try: get_device(a.device)
     except ValueError as e: raise ValueError(f"--device: {e}") from None
@@ -108,6 +118,69 @@ def sparsity_warnings(results, tol: float = 0.02) -> list[str]:
     "A note for every run whose reached sparsity is more than `tol` from its target."
     return [f"note: {r.method} {r.protocol} on {r.shift} (seed {r.seed}) reached sparsity {r.sparsity:.3f} for a target of {r.target_sparsity:g}"
             for r in results if r.sparsity is not None and r.target_sparsity is not None and abs(r.sparsity - r.target_sparsity) > tol]
+
+# %% ../nbs/07_cli.ipynb #5408419a
+def run_key(spec: dict, protocol: str, seed: int, setting: str) -> tuple:
+    "The key of one record of `spec` (a run of `plan_runs`), as `TransferResult.key` makes it: what `run_grid` reuses."
+    return (spec['method'] or 'none', protocol, spec['shift'], spec['sparsity'] if protocol not in NO_MASK else None, seed, setting)
+
+def grid_steps(a, n_source: int, n_targets: dict, plan: list, done=(), setting: str = '') -> dict:
+    "Optimizer steps the grid will take, by kind, and its number of training stages; runs whose records are in `done` take none."
+    steps = lambda n, epochs: run_steps(n, epochs, 128, a.max_steps, a.min_steps)
+    out = dict(source=0, masks=0, stage2=0, stages=0)
+    def add(kind, n): out[kind] += n; out['stages'] += 1
+    for sd in a.seeds:
+        todo = [r for r in plan if any(run_key(r, p, sd, setting) not in done for p in r['protocols'])]
+        if todo: add('source', steps(n_source, a.epochs))
+        for m, _ in dict.fromkeys((r['method'], r['sparsity']) for r in todo if r['protocols'][0] in SHARED):
+            if m in LEARNED or m == 'magnitude_retrain': add('masks', steps(n_source, a.mask_epochs))   # one per seed, all shifts
+        for r in todo: add('stage2', steps(n_targets[r['shift']], a.ft_epochs))
+    out['total'] = out['source'] + out['masks'] + out['stage2']
+    return out
+
+# %% ../nbs/07_cli.ipynb #942674fe
+class RunBar:
+    "One bar over all the optimizer steps of a run, with the time left; while `routed()`, every `fit` advances it (not a bar of its own)."
+    def __init__(self, total: int, desc: str = 'run', progress: bool = True):
+        from tqdm.auto import tqdm
+        self.done, self.total = 0, total
+        self.bar = tqdm(total=total, desc=desc, unit='step', smoothing=0, disable=not progress, leave=True,
+                        bar_format='{desc}: {percentage:3.0f}%|{bar}| {n}/{total} steps [{elapsed} so far, {remaining} left] {postfix}')
+    def stage(self, *args, desc: str = '', **kw):          # what `fit` gets when it asks for its tqdm bar
+        self.bar.set_postfix_str(desc, refresh=False); return self
+    def update(self, n: int = 1): self.done += n; self.bar.update(n)
+    def set_postfix(self, *args, **kw): pass
+    def close(self): pass                                  # a stage ends; the run's bar goes on
+    def skip(self, n: int):
+        "`n` planned steps will not run (a cached source model): the total and the estimate shrink."
+        self.total -= n; self.bar.total = self.total; self.bar.refresh()
+    @contextlib.contextmanager
+    def routed(self):
+        saved, _train.tqdm = _train.tqdm, self.stage       # fit looks its bar up in train's namespace at each call
+        try: yield self
+        finally: _train.tqdm = saved; self.bar.close()
+
+# %% ../nbs/07_cli.ipynb #10abecff
+STEP_SECONDS = 0.07   # wall seconds per optimizer step of the quick run on an idle 2-core CPU, evaluations included (bench/quick_run.py)
+
+def plan_line(a, steps: dict) -> str:
+    "The first line of a run: what will run, and roughly how long it takes."
+    what = 'quick run on the mini subset (--full for the paper-size grid)' if not a.full else 'full grid on the whole of Fashion-MNIST'
+    if a.root: what = f'run on the data in {a.root}'
+    learned = [m for m in a.methods if m in LEARNED]
+    masks = ', '.join(learned) + (' against ' if learned else '') + ', '.join(m for m in a.methods if m not in LEARNED)
+    grid = (f"{what}: {', '.join(a.shifts)} at sparsity {', '.join(f'{s:g}' for s in a.sparsities)}; masks {masks}; "
+            f"protocols finetune, {', '.join(a.protocols)}; seed(s) {', '.join(map(str, a.seeds))}")
+    if not steps['total']: return f"{grid}. Nothing to train: every record is in {a.out} (--fresh recomputes them)."
+    m = steps['total'] * STEP_SECONDS / 60
+    took = f'{m:.0f} min' if m >= 10 else f'{m:.1f} min'
+    return (f"{grid}. {steps['stages']} training stages, {steps['total']:,} optimizer steps: roughly {took} on an idle "
+            f"2-core CPU (the bar below estimates this machine's time).")
+
+# %% ../nbs/07_cli.ipynb #31f86f30
+def debugging() -> bool:
+    "`DWM_DEBUG` set to 1, true or yes (any case) lets an error through with its traceback; anything else (0, false, no, empty) does not."
+    return os.environ.get('DWM_DEBUG', '').strip().lower() in ('1', 'true', 'yes')
 
 # %% ../nbs/07_cli.ipynb #5a3ee5ee
 def shown(path) -> str:
@@ -129,10 +202,11 @@ def load_data(a) -> tuple:
 def make_setting(a, src_train, src_test) -> str:
     "The results' `setting`: the grid's options in words, and a hash of everything that decides the source model (its data included)."
     import hashlib, json
-    key = source_key(src_train, src_test, SmallCNN(), a.epochs, 1e-3, 0, MIN_STEPS, max_steps=a.max_steps)
+    key = source_key(src_train, src_test, SmallCNN(), a.epochs, 1e-3, 0, a.min_steps, max_steps=a.max_steps)
     key.pop('seed')
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:10]
-    return f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps} src{h}"
+    return f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps} src{h}" + \
+           (f' min{a.min_steps}' if a.min_steps != MIN_STEPS else '')     # stage 2's floor too, not only the source's
 
 def run(argv=None, state: dict | None = None):
     "Run the command with `argv`; returns the result records. `state['saved']` counts the records saved so far (for Ctrl-C)."
@@ -149,10 +223,13 @@ def run(argv=None, state: dict | None = None):
     out.mkdir(parents=True, exist_ok=True)
     for folder in (out, out / 'cache'): sweep_temp(folder)          # temporary files of killed runs
     state.update(out=out, saved=0)
-    accs = {}
+    accs, cached = {}, []
     def source_model(seed):     # one source model per seed, trained once and cached (keyed on everything that decides it)
-        model, meta = train_source(src_train, src_test, cache=out / 'cache' / f'source_{data}_s{seed}.pt', epochs=a.epochs,
-                                   seed=seed, device=a.device, progress=not a.no_progress, max_steps=a.max_steps, fresh=a.fresh)
+        cache, n0 = out / 'cache' / f'source_{data}_s{seed}.pt', bar.done
+        model, meta = train_source(src_train, src_test, cache=cache, epochs=a.epochs, seed=seed, device=a.device, progress=False,
+                                   max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
+        if bar.done == n0:      # not a step taken: loaded, as an earlier run with the same settings and data trained it
+            bar.skip(run_steps(len(src_train), a.epochs, 128, a.max_steps, a.min_steps)); cached.append(f'seed {seed}: {shown(cache)}')
         accs[seed] = meta.get('source_acc', float('nan'))
         return model
     targets = {}
@@ -160,10 +237,14 @@ def run(argv=None, state: dict | None = None):
         dom = make_domains(src_train, src_test, s, 0)
         targets[s] = (random_subset(dom.target_train, a.target_size, 0), dom.target_test)
     plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
+    done = set() if a.fresh or not (out / 'results.csv').exists() else {r.key() for r in read_results(out / 'results.csv')[0]}
+    state['steps'] = steps = grid_steps(a, len(src_train), {s: len(t[0]) for s, t in targets.items()}, plan, done, setting)
+    print(plan_line(a, steps), flush=True)
+    bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run', progress=not a.no_progress)
     def saved(res): state['saved'] += len(res)
-    results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv', seeds=a.seeds, setting=setting,
-                       reuse=not a.fresh, on_save=saved, progress=not a.no_progress, epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
-                       device=a.device, max_steps=a.max_steps)
+    with bar.routed(): results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv', seeds=a.seeds, setting=setting,
+                       reuse=not a.fresh, on_save=saved, progress=False, epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
+                       device=a.device, max_steps=a.max_steps, min_steps=a.min_steps)
     merge_results(out / 'results.csv', [], out / 'results.json')          # the JSON copy: everything in the folder, other settings too
     written = ['results.csv', 'results.json']
     plot_all_pareto(results, out / 'pareto.png'); written.append('pareto.png')   # the plots show this run
@@ -178,6 +259,7 @@ def run(argv=None, state: dict | None = None):
     print(format_table(summarize(results)))
     for line in sparsity_warnings(results): print(line)
     src = ', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items()) or 'all runs reused'
+    if cached: print(f"\nsource model loaded, not trained (an earlier run with the same settings and data cached it): {'; '.join(cached)}")
     print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over {len(a.seeds)} seed(s) where more than one."
           f"\nsource model accuracy ({data}): {src}; wrote {shown(out)}/: {', '.join(written)} in {time.perf_counter() - t0:.0f}s")
     return results
@@ -197,7 +279,10 @@ def main(argv=None):
             print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: finished runs are reused.", file=sys.stderr)
             sys.exit(130)
         except (ValueError, TypeError, OSError, FloatingPointError, RuntimeError) as e:
-            if os.environ.get('DWM_DEBUG'): raise
+            if debugging(): raise
             hint = ' (set DWM_DEBUG=1 to see where it happened)' if isinstance(e, RuntimeError) else ''
             print(f"dwm-reproduce: error: {e}{hint}", file=sys.stderr)
             sys.exit(1)
+
+# %% ../nbs/07_cli.ipynb #bdc03d75
+if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'dwm_tutorial.cli': main()

@@ -86,3 +86,69 @@ def test_seeds_give_mean_and_std(tmp_path):
     assert r2.returncode == 0, r2.stderr
     rows2 = list(csv.DictReader(open(out / 'results.csv')))
     assert len(rows2) == 6 and [x for x in rows2 if x['seed'] in '01'] == rows
+
+
+# --- the quick default's plan and bar (issue 26), python -m, --version, --out '', DWM_DEBUG (issues 22, 23) ---
+
+def py(*args, cwd=ROOT, env=None):
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=900,
+                          env=None if env is None else {**__import__('os').environ, **env})
+
+
+def test_quick_default_keeps_its_point():
+    from dwm_tutorial.cli import parse_args
+    from dwm_tutorial.transfer import plan_runs
+    a = parse_args([])
+    plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
+    assert len(a.sparsities) == 1                                     # one matched sparsity for every mask
+    got = {(r['method'], p) for r in plan for p in r['protocols']}
+    for m in ('ste', 'gumbel', 'topk'): assert {(m, 'isolate'), (m, 'protect'), (m, 'adapt')} <= got
+    assert {('magnitude', 'isolate'), ('magnitude', 'protect'), (None, 'finetune'), (None, 'head')} <= got
+    assert parse_args(['--full']).min_steps == 200 and a.min_steps == 80
+
+
+def test_quick_run_says_what_and_how_long_with_one_bar(tmp_path):
+    out = tmp_path / 'res'
+    r = run('--out', str(out), '--max-steps', '2')                   # the quick grid, 2 steps per stage
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith('quick run on the mini subset') and '13 training stages, 26 optimizer steps' in first, first
+    assert 'ste, gumbel, topk against magnitude' in first and 'min on an idle 2-core CPU' in first
+    assert 'quick run: 100%' in r.stderr and '26/26 steps' in r.stderr and 'left]' in r.stderr
+    for stage in ('source:', 'ste mask:', 'finetune:', 'runs:'): assert stage not in r.stderr   # no bar per stage
+    # more runs into the same folder: only the new ones count, and the cached source model is said to be reused
+    r2 = run('--out', str(out), '--max-steps', '2', '--sparsities', '0.8', '0.5', '--methods', 'topk', '--no-progress')
+    assert r2.returncode == 0, r2.stderr
+    assert "4 training stages, 8 optimizer steps" in r2.stdout.splitlines()[0]     # the source (found cached), topk at 0.5: mask, 2 stage 2s
+    assert 'source model loaded, not trained' in r2.stdout and 'source_mini_s0.pt' in r2.stdout
+    r3 = run('--out', str(out), '--max-steps', '2', '--no-progress')
+    assert r3.returncode == 0 and 'Nothing to train' in r3.stdout.splitlines()[0], r3.stdout
+
+
+def test_python_m_and_version(tmp_path):
+    from dwm_tutorial import __version__
+    for cmd in ([str(EXE)], [sys.executable, '-m', 'dwm_tutorial'], [sys.executable, '-m', 'dwm_tutorial.cli']):
+        r = subprocess.run([*cmd, '--version'], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and r.stdout.strip() == f'dwm-reproduce {__version__}', (cmd, r.stdout, r.stderr)
+    r = py('-m', 'dwm_tutorial.cli', '--epochs', '0', '--out', str(tmp_path / 'a'))     # runs the CLI: not a silent exit 0
+    assert r.returncode == 2 and '--epochs must be >= 1, got 0' in r.stderr, r.stderr
+    r = py('-m', 'dwm_tutorial', '--out', str(tmp_path / 'b'), '--max-steps', '1', '--methods', 'magnitude', '--protocols',
+           'isolate', '--no-progress')
+    assert r.returncode == 0, r.stderr
+    assert sorted(x['protocol'] for x in csv.DictReader(open(tmp_path / 'b' / 'results.csv'))) == ['finetune', 'isolate']
+
+
+@pytest.mark.parametrize('out', [''])
+def test_empty_out_is_refused(tmp_path, out):
+    r = run('--out', out, '--max-steps', '1', cwd=tmp_path)
+    assert r.returncode == 2 and 'is empty: name a folder' in r.stderr and len(r.stderr.strip().splitlines()[-1]) < 200, r.stderr
+    assert list(tmp_path.iterdir()) == []                              # nothing written into the working folder
+
+
+@pytest.mark.parametrize('value,traceback', [('0', False), ('false', False), ('1', True), ('YES', True)])   # more: 07_cli's debugging()
+def test_dwm_debug_only_for_yes(tmp_path, value, traceback):
+    bad = tmp_path / 'bad'; bad.mkdir()
+    for n in ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'):
+        (bad / n).write_bytes(b'\x00\x00\x08\x01\x00\x00\x00\x05ab')   # a header that promises 5 bytes, and 2: fails while running
+    r = py('-m', 'dwm_tutorial', '--root', str(bad), '--out', str(tmp_path / 'o'), '--no-progress', env={'DWM_DEBUG': value})
+    assert r.returncode == 1 and ('Traceback' in r.stderr) == traceback, r.stderr
