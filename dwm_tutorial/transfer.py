@@ -25,7 +25,7 @@ __all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'LOCK_NAME', 'MASK
            'merge_results', 'unique', 'as_names', 'check_sparsity', 'check_names', 'check_data', 'check_run',
            'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source', 'restored_source', 'view_state',
            'kept_for', 'payload_bits', 'storage_bits', 'check_transfer', 'transfer_runs', 'transfer',
-           'check_target_name', 'plan_runs', 'grid_targets', 'run_grid']
+           'check_target_name', 'plan_runs', 'grid_targets', 'grid_executor', 'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 4
@@ -551,9 +551,20 @@ def grid_targets(targets, names, source_train, source_test) -> dict:
                                f"from the source images: register_shift({s!r}, fn) (known shifts: {', '.join(SHIFTS)})")
     return out
 
+def grid_executor(executor):
+    "None for `'serial'`; for `'ray'` a `dwm_tutorial.scale.RayExecutor()` (imported only then: Ray is an optional extra); an object with a `run_grid` method as it is."
+    if isinstance(executor, str) and executor in ('serial', 'ray'):
+        if executor == 'serial': return None
+        from importlib import import_module
+        scale = import_module('dwm_tutorial.scale')      # right of transfer in the data flow: looked up, never imported at the top
+        scale.require_ray()
+        return scale.RayExecutor()
+    if callable(getattr(executor, 'run_grid', None)): return executor
+    raise ValueError(f"executor must be 'serial', 'ray' or an object with a run_grid method (e.g. dwm_tutorial.scale.RayExecutor(address=...)), got {executor!r}")
+
 def run_grid(source_model, source_train, source_test, targets: dict, runs: list[dict], results_path=None, seed: int = 0,
-             setting: str = '', progress: bool = True, seeds=None, reuse: bool = True, on_save=None, **kw) -> list[TransferResult]:
-    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a target's name to its (train, test) datasets (a registered shift left out is made from the source data). Reuses records in `results_path` (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called after each save."
+             setting: str = '', progress: bool = True, seeds=None, reuse: bool = True, on_save=None, executor='serial', **kw) -> list[TransferResult]:
+    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a target's name to its (train, test) datasets (a registered shift left out is made from the source data). Reuses records in `results_path` (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called after each save. `executor='ray'` (or a `RayExecutor`) runs the runs as Ray tasks, with the same records (see `04b_scale`)."
     from tqdm.auto import tqdm
     targets = grid_targets(targets, [r['shift'] for r in runs], source_train, source_test)
     seeds = [check_seed(s) for s in unique(as_names([seed] if seeds is None else seeds, 'seeds'))]
@@ -561,6 +572,7 @@ def run_grid(source_model, source_train, source_test, targets: dict, runs: list[
     if not runs: raise ValueError("runs is empty: there is nothing to run (make them with plan_runs)")
     taken = sorted(set(kw) & {'shift', 'seed', 'src_mask', 'progress', 'setting', 'baseline', 'reference'})
     if taken: raise TypeError(f"run_grid sets {', '.join(taken)} itself; leave {'it' if len(taken) == 1 else 'them'} out")
+    ex = grid_executor(executor)
     def kw_for(spec):       # mask options go to the runs whose method uses them
         m = spec['method']
         return {k: v for k, v in kw.items()
@@ -579,6 +591,9 @@ def run_grid(source_model, source_train, source_test, targets: dict, runs: list[
         if problems: warnings.warn(f"{_first_problem(problems)}; the {len(recs)} record(s) that parse are kept, "
                                    "and runs whose records were damaged are computed again", stacklevel=2)
         if reuse: done = {r.key(): r for r in recs}
+    if ex is not None:      # another engine runs the same checked grid; it saves each record through merge_results
+        return ex.run_grid(source_model, source_train, source_test, targets, runs, seeds, done, results_path, setting,
+                           progress, on_save, run_kw=kw_for, **kw)
     out, bar = [], tqdm(total=len(runs) * len(seeds), desc='runs', disable=not progress)
     for sd in seeds:
         model, masks, base = None, {}, {}
