@@ -16,7 +16,7 @@ from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_
                                 train_source)
 from .transfer import NO_MASK, PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, unique
 from .report import format_table, plot_all_pareto, plot_density, summarize
-from .sequence import check_sequence, reproduce_sequence
+from .sequence import check_sequence, reproduce_sequence, sequence_flags
 
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'STEP_SECONDS', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings',
@@ -56,8 +56,10 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-progress', action='store_true', help='hide progress bars')
     p.add_argument('--max-steps', type=int, default=None, help='cap on the training steps of every stage (smoke tests)')
     p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the source and then each SHIFT in order '
-                   'on one network with the four chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five) '
-                   'and write sequence.csv, sequence.json and plots')
+                   'on one network with the chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five); '
+                   'there --methods are the mask chains\' methods (default gumbel), --sparsities the adapt chain\'s (default 0.5), '
+                   '--protocols the chains (isolate adapt sequential copies), --seeds one chain set each; --shifts is refused. '
+                   'Each finished chain is merged into sequence.csv/.json at once (a rerun resumes); plots too')
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return p
 
@@ -93,6 +95,10 @@ def check_args(a) -> argparse.Namespace:
     a.seeds = unique(a.seeds if a.seeds is not None else [0 if a.seed is None else a.seed])
     for s in a.seeds:
         if not 0 <= s <= SEED_MAX: raise ValueError(f"--seed/--seeds {s} is out of range: seeds are whole numbers from 0 to {SEED_MAX}")
+    if a.sequence is not None:      # --sequence: the grid's lists mean the chains' settings (or are refused); the grid's checks see its defaults
+        dflt = FULL if a.full else QUICK
+        a.chain_options = sequence_flags(a.shifts, a.methods, a.sparsities, a.protocols, dflt)
+        a.shifts, a.methods, a.sparsities, a.protocols = (dflt[k] for k in ('shifts', 'methods', 'sparsities', 'protocols'))
     a.shifts, a.methods, a.sparsities, a.protocols = (unique(x) for x in (a.shifts, a.methods, a.sparsities, a.protocols))
     for s in a.shifts: check_shift(s)
     plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)       # names, sparsities, protocols that no method can serve
@@ -107,7 +113,8 @@ def check_args(a) -> argparse.Namespace:
     if a.root is not None:
         try: a.files = root_files(a.root, ROOT_LAYOUTS if a.full else (MINI_NAME,) + ROOT_LAYOUTS)
         except OSError as e: raise type(e)(f"--root: {e}") from None
-    if a.sequence is not None: check_sequence(a.sequence, full=a.full)
+    if a.sequence is not None: check_sequence(a.sequence, a.chain_options['chains'], a.chain_options['methods'], a.full,
+                                              sparsities=a.chain_options['sparsities'])
     out = check_out(a.out)
     for f in ('results.csv', 'results.json'):     # a file of another format is refused (never overwritten); damaged rows are warned about later
         if (out / f).exists(): read_results(out / f)
@@ -212,10 +219,19 @@ def run(argv=None, state: dict | None = None):
     "Run the command with `argv`; returns the result records. `state['saved']` counts the records saved so far (for Ctrl-C)."
     state = {} if state is None else state
     a = parse_args(argv)
-    if a.sequence is not None:          # many domains on one network: see 04a_sequence
-        return reproduce_sequence(a.out, a.sequence, a.full, epochs=a.epochs, ft_epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
-                                  train_size=a.target_size, seed=a.seeds[0], device=a.device, root=a.root, max_steps=a.max_steps,
-                                  progress=not a.no_progress)
+    if a.sequence is not None:          # many domains on one network: see 04a_sequence; the grid's data and source-model cache name
+        o = a.chain_options
+        try: return reproduce_sequence(a.out, a.sequence, a.full, o['chains'], epochs=a.epochs, ft_epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
+                                       train_size=a.target_size, device=a.device, max_steps=a.max_steps, min_steps=a.min_steps,
+                                       progress=not a.no_progress, methods=o['methods'], sparsities=o['sparsities'], seeds=a.seeds,
+                                       fresh=a.fresh, source_data=load_data(a), data_name='root' if a.root else ('full' if a.full else 'mini'), state=state)
+        except KeyboardInterrupt:
+            out = state.get('out')
+            where = (f"{state.get('saved', 0)} chain record(s) of this session are saved in {shown(out)}/sequence.csv" + (
+                     f"; the source model is cached ({', '.join(shown(out / 'cache' / n) for n in state['sources'])})" if state.get('sources') else '')
+                     if out else "nothing was run yet")
+            print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: finished chains are reused.", file=sys.stderr)
+            sys.exit(130)
     t0, out = time.perf_counter(), Path(a.out)
     data = 'root' if a.root else ('full' if a.full else 'mini')
     src_train, src_test = load_data(a)
