@@ -15,6 +15,7 @@ from .models import SmallCNN
 from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_steps, source_key,
                                 train_source)
 from .transfer import NO_MASK, PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, unique
+from . import scale                      # Ray itself is imported only by --executor ray
 from .report import format_table, plot_all_pareto, plot_density, summarize
 from .sequence import check_sequence, reproduce_sequence, sequence_flags
 
@@ -55,6 +56,10 @@ def make_parser() -> argparse.ArgumentParser:
                                                         '(records of other settings in --out are kept)')
     p.add_argument('--no-progress', action='store_true', help='hide progress bars')
     p.add_argument('--max-steps', type=int, default=None, help='cap on the training steps of every stage (smoke tests)')
+    p.add_argument('--executor', choices=('serial', 'ray'), default='serial', help='serial: the grid\'s runs one after another here '
+                   '(default); ray: one Ray task per run, on a local Ray or the cluster at --address, with the same records '
+                   '(needs pip install "dwm-tutorial[ray]")')
+    p.add_argument('--address', default=None, help='a running Ray cluster to run the grid on, e.g. HEAD_IP:6379 (with --executor ray)')
     p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the source and then each SHIFT in order '
                    'on one network with the chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five); '
                    'there --methods are the mask chains\' methods (default gumbel), --sparsities the adapt chain\'s (default 0.5), '
@@ -105,6 +110,9 @@ def check_args(a) -> argparse.Namespace:
     for flag in ('epochs', 'ft_epochs', 'mask_epochs'):
         if getattr(a, flag) < 1: raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(a, flag)}")
     if a.max_steps is not None and a.max_steps < 1: raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
+    if a.address is not None and a.executor != 'ray': raise ValueError("--address needs --executor ray (it is a Ray cluster's address)")
+    if a.executor == 'ray' and a.sequence is not None: raise ValueError("--executor ray runs the grid; --sequence runs here: leave --executor out")
+    if a.executor == 'ray' and not scale.ray_available(): raise ValueError(scale.RAY_HINT)
     if a.min_steps < 0: raise ValueError(f"--min-steps must be >= 0, got {a.min_steps}")
     if a.target_size < 0: raise ValueError(f"--target-size must be >= 0 (0 = all), got {a.target_size}")
     try: get_device(a.device)
@@ -252,15 +260,16 @@ def run(argv=None, state: dict | None = None):
     for s in a.shifts:          # the data are the same for every seed: seed 0 for the shift's noise and the target subset
         dom = make_domains(src_train, src_test, s, 0)
         targets[s] = (random_subset(dom.target_train, a.target_size, 0), dom.target_test)
+    executor = scale.RayExecutor(address=a.address) if a.executor == 'ray' else 'serial'
     plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
     done = set() if a.fresh or not (out / 'results.csv').exists() else {r.key() for r in read_results(out / 'results.csv')[0]}
     state['steps'] = steps = grid_steps(a, len(src_train), {s: len(t[0]) for s, t in targets.items()}, plan, done, setting)
     print(plan_line(a, steps), flush=True)
-    bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run', progress=not a.no_progress)
+    bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run', progress=not a.no_progress and executor == 'serial')
     def saved(res): state['saved'] += len(res)
     with bar.routed(): results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv', seeds=a.seeds, setting=setting,
-                       reuse=not a.fresh, on_save=saved, progress=False, epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
-                       device=a.device, max_steps=a.max_steps, min_steps=a.min_steps)
+                       reuse=not a.fresh, on_save=saved, progress=not a.no_progress and executor != 'serial', epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
+                       device=a.device, max_steps=a.max_steps, min_steps=a.min_steps, executor=executor)
     merge_results(out / 'results.csv', [], out / 'results.json')          # the JSON copy: everything in the folder, other settings too
     written = ['results.csv', 'results.json']
     plot_all_pareto(results, out / 'pareto.png'); written.append('pareto.png')   # the plots show this run
