@@ -60,7 +60,7 @@ def main():
         load0, c0, t0 = os.getloadavg()[0], os.times(), time.perf_counter()
         init = None
         if mode == 'ray':
-            init_ray(num_cpus=cores)
+            init_ray(address='local', num_cpus=cores)     # a Ray of its own, even beside a running cluster
             init = time.perf_counter() - t0; t0 = time.perf_counter()
         recs = run_grid(model, tr, te, targets, plan, executor='serial' if mode == 'serial' else RayExecutor(threads=per_run), **kw)
         wall, c1 = time.perf_counter() - t0, os.times()

@@ -113,7 +113,7 @@ def test_local_ray_gives_the_serial_records(tmp_path, tiny, serial, loopback):
     "A local Ray of 2 CPUs runs the grid through `--executor ray`: the serial path's records, timings aside."
     import ray
     from dwm_tutorial.scale import init_ray
-    init_ray(num_cpus=2)
+    init_ray(address='local', num_cpus=2)              # a Ray of its own, even beside a running cluster
     try:
         assert {n['NodeManagerAddress'] for n in ray.nodes()} == {'127.0.0.1'}
         code, _, err = cli('--out', str(tmp_path / 'out'), '--root', str(tiny), *GRID, '--executor', 'ray')
