@@ -38,7 +38,7 @@ def main():
         if r.returncode != 0: sys.exit(f'quick_run: dwm-reproduce failed ({r.returncode}):\n{r.stderr[-3000:]}')
         rows = list(csv.DictReader(open(out / 'results.csv')))
     user, sys_ = ru1.ru_utime - ru0.ru_utime, ru1.ru_stime - ru0.ru_stime
-    lines = r.stdout.splitlines()
+    lines = [x.replace(str(out), '<empty --out>') for x in r.stdout.splitlines()]     # no path of this machine stored
     res = dict(bench='quick_run', command='dwm-reproduce ' + ' '.join(['--no-progress', *extra]), from_empty_out=True,
                wall_s=round(wall, 1), cpu_s=round(user + sys_, 1), user_s=round(user, 1), sys_s=round(sys_, 1),
                load_at_start=[round(x, 2) for x in load], quiet=load[0] < 1.0, cpus=os.cpu_count(),
