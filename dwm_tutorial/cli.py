@@ -36,7 +36,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
                                 'and write results/ (CSV, JSON, PNG). Default: a quick run on the committed mini subset.')
     p.add_argument('--full', action='store_true', help='full Fashion-MNIST and the full grid (default: the mini subset, a small grid)')
-    p.add_argument('--shifts', nargs='+', help=f'target shifts, from: {", ".join(s for s in SHIFTS if s != "identity")}')
+    p.add_argument('--shifts', nargs='+', help=f'target shifts, from: {", ".join(s for s in SHIFTS if s != "identity")}. '
+                   'Your own target datasets go through the API: run_grid(model, src_train, src_test, '
+                   '{"my_target": (train, test)}, plan_runs(["my_target"], ...)) (see 04_transfer)')
     p.add_argument('--methods', nargs='+', help=f'mask methods, from: {", ".join(METHODS[:-1])}')
     p.add_argument('--sparsities', nargs='+', type=float, help='fractions of masked weights set to 0, each in [0, 1)')
     p.add_argument('--protocols', nargs='+', help=f'from: {", ".join(PROTOCOLS[1:])} (finetune always runs as the baseline)')

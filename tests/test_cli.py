@@ -22,7 +22,7 @@ def test_end_to_end_and_reuse(tmp_path):
                           ('protect_restored', 'topk'), ('protect', 'magnitude'), ('isolate', 'magnitude'), ('protect_restored', 'magnitude')])
     iso = next(x for x in rows if (x['protocol'], x['method']) == ('isolate', 'topk'))
     assert iso['source_after'] == iso['source_masked']            # the isolate invariant, end to end
-    assert json.loads((out / 'results.json').read_text())[0]['format'] == 3
+    assert json.loads((out / 'results.json').read_text())[0]['format'] == 4
     fin = next(x for x in rows if x['protocol'] == 'finetune')
     assert float(fin["bits_per_weight"]) == 32.0 and float(fin["relative_target"]) == 1.0
     assert abs(float(iso['relative_target']) - float(iso['target_after']) / float(fin['target_after'])) < 1e-5
@@ -31,7 +31,7 @@ def test_end_to_end_and_reuse(tmp_path):
     assert 'retention' in r.stdout and 'relative_target' in r.stdout
     for png in ('pareto.png', 'density.png'): assert (out / png).read_bytes()[:4] == b'\x89PNG'
     assert 'source_after' in r.stdout and 'isolate' in r.stdout
-    assert not list(out.rglob('*.tmp'))
+    assert not list(out.rglob('.dwm-tmp.*'))
     # the same command again reuses every finished record: identical file, including wall times
     before = (out / 'results.csv').read_text()
     r2 = run('--out', str(out), *SMALL)
