@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #a160a1fd
 from __future__ import annotations
-import gzip, hashlib, os, re, struct, tempfile
+import errno, gzip, hashlib, os, re, struct, tempfile
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -14,11 +14,11 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 # %% auto #0
 __all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'TMP_PREFIX', 'DEBIAN_DIR', 'MINI_NAME', 'ROOT_LAYOUTS', 'PACKAGE_MINI', 'MINI_SHA256',
-           'SHIFTS', 'read_idx', 'atomic_write', 'sweep_temp', 'write_idx', 'writable_folder', 'check_images',
-           'check_label', 'check_item', 'ImageDataset', 'data_dirs', 'root_files', 'package_mini_dir', 'search_folders',
-           'read_split', 'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift', 'ShiftedDataset',
-           'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take', 'random_subset',
-           'fingerprint', 'make_loader', 'show_shifts']
+           'SHIFTS', 'read_idx', 'DiskFull', 'atomic_write', 'sweep_temp', 'write_idx', 'writable_folder',
+           'check_images', 'check_label', 'check_item', 'ImageDataset', 'data_dirs', 'root_files', 'package_mini_dir',
+           'search_folders', 'read_split', 'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift',
+           'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take',
+           'random_subset', 'fingerprint', 'make_loader', 'show_shifts']
 
 # %% ../nbs/00_data.ipynb #04fd9f14
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -56,6 +56,18 @@ def _same(path, st) -> bool:
     try: now = os.lstat(path)
     except OSError: return False
     return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+class DiskFull(OSError):
+    "A write that did not fit on its disk: the message names the folder and the file."
+    def __str__(self): return self.strerror
+
+def _full(e: BaseException, folder) -> bool:
+    "Did `e` come from a full disk? An `ENOSPC`/`EDQUOT`/`EFBIG` anywhere in its chain, or (torch's writer hides the errno) no space left."
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
+        e = e.__cause__ or e.__context__
+    try: return os.statvfs(folder).f_bavail == 0
+    except (OSError, AttributeError): return False
+
 
 # %% ../nbs/00_data.ipynb #b9a8fbda
 def atomic_write(path, write) -> Path:
@@ -74,8 +86,11 @@ def atomic_write(path, write) -> Path:
             raise FileExistsError(f"the temporary file {Path(tmp).name} in {path.parent} was replaced by another file while "
                                   f"it was written, so {path.name} was not written: is someone else writing into that folder?")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
+        full = isinstance(e, Exception) and _full(e, path.parent)     # asked before our temporary file gives its space back
         if _same(tmp, mine): os.unlink(tmp)      # ours: remove it; anything put in its place is left alone
+        if full: raise DiskFull(errno.ENOSPC, f"the disk holding {path.parent} is full: {path.name} did not fit (the files "
+                                f"written before it are intact). Free some space or write elsewhere, then run it again") from e
         raise
     return path
 

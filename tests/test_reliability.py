@@ -143,8 +143,8 @@ def test_ctrl_c_says_what_was_saved(tmp_path, tiny):
 
 @pytest.mark.slow
 def test_kill_and_resume_gives_the_uninterrupted_results(tmp_path, tiny):
-    "SIGKILL and SIGTERM at several points (during source training, after 1, 3 and 5 records), then a resume: the same records,
-    timings aside, Gumbel's included (its noise comes from the run's seed, not from what the process did before)."
+    """SIGKILL and SIGTERM at several points (during source training, after 1, 3 and 5 records), then a resume: the same records,
+    timings aside, Gumbel's included (its noise comes from the run's seed, not from what the process did before)."""
     grid = ['--root', str(tiny), '--max-steps', '8', '--shifts', 'rot90', '--methods', 'topk', 'gumbel', 'magnitude', '--sparsities', '0.8',
             '--protocols', 'protect', 'isolate', 'adapt', '--no-progress']
     whole, part = tmp_path / 'whole', tmp_path / 'part'

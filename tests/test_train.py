@@ -46,12 +46,16 @@ def test_empty_dataset_is_clear():
 
 
 def test_nan_loss_stops_with_hint(small_ds):
-    x = small_ds.images.clone(); x[50] = float('nan')                   # one bad image, met mid-epoch
+    x = small_ds.images.clone(); x[50] = float('nan')                   # a bad image is refused at the door, naming it...
+    with pytest.raises(ValueError, match='item 50: an image with NaN or infinite values'):
+        ImageDataset(x, small_ds.labels)
+    calls = []
+    def blows_up_later(model):                                          # ...and a loss that turns NaN mid-run stops the run
+        calls.append(1); return torch.tensor(float('nan') if len(calls) > 3 else 0.0)
+    with pytest.raises(FloatingPointError, match='became nan at step 3 .*Lower the learning rate'):
+        fit(SmallCNN(), small_ds, bs=8, extra_loss=blows_up_later, progress=False)
     with pytest.raises(FloatingPointError, match='became nan at step [0-9]+ .*Lower the learning rate'):
-        fit(SmallCNN(), ImageDataset(x, small_ds.labels), bs=8, progress=False)
-    bad = ImageDataset(torch.full((8, 1, 28, 28), float('nan')), torch.zeros(8))
-    with pytest.raises(FloatingPointError, match='became nan at step 0'):
-        fit(SmallCNN(), bad, progress=False)
+        fit(SmallCNN(), small_ds, bs=8, lr=1e9, progress=False)       # a step size that diverges
 
 
 def test_checkpoint_round_trip_and_atomic(tmp_path, small_ds):
