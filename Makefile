@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme bench bench-quick clean docs docs-check docs-browser lab-browser actionlint release-check
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme readme-figure bench bench-quick clean docs docs-check docs-browser lab-browser actionlint release-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -118,7 +118,7 @@ docs-browser: docs $(BROWSER_VENV)/.installed
 # The playground in a real JupyterLab (its own, from .venv, on a free port, stopped by its PID), in the same headless
 # Chromium: every notebook opened and saved leaves git clean; the playground's plot and readouts follow the slider,
 # method, threshold mode and retrain; input-to-plot latency -> bench/results/playground_latency.json, screenshot ->
-# nbs/images/playground.png. LAB_ARGS=--quick runs the lesson as its tests do (and writes neither).
+# nbs/images/playground.png. LAB_ARGS=--quick runs the lesson as its tests do (and writes neither), and reports the latency without failing on it.
 LAB_ARGS ?=
 lab-browser: setup $(BROWSER_VENV)/.installed
 	$(BROWSER_VENV)/bin/python tools/jupyterlab_check.py $(LAB_ARGS)
@@ -146,6 +146,13 @@ test-nbdev2: $(NBDEV2_VENV)/.installed
 
 readme: setup
 	$(BIN)/python tools/make_readme.py
+
+# The README's trade-off figure, redrawn from the records 20_reproduce plotted on the full data (results/full/figure.csv;
+# RECORDS=path/to/results.csv for others): nbs/images/pareto.csv (the records) and pareto.png (their digest inside).
+# tests/test_readme_figure.py fails when the figure, its records and 20_reproduce's output disagree.
+RECORDS ?= results/full/figure.csv
+readme-figure: setup
+	$(BIN)/python tools/readme_figure.py $(RECORDS)
 
 # Every benchmark writes JSON under bench/results/. bench/quick_run.py times the quick default (`dwm-reproduce`, no flags)
 # from an empty --out, wall and CPU time, with the load at its start: run it alone at a quiet moment (`make bench-quick`).

@@ -4,6 +4,7 @@
 
 # %% ../nbs/05_report.ipynb #c3d4619d
 from __future__ import annotations
+import hashlib, json
 from dataclasses import asdict, is_dataclass
 
 from .data import atomic_write
@@ -12,7 +13,7 @@ from .transfer import TransferResult
 
 # %% auto #0
 __all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'summarize', 'format_table', 'pareto_points', 'plot_pareto',
-           'plot_all_pareto', 'plot_density', 'plot_curves']
+           'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density', 'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
 TABLE_COLS = ('shift', 'protocol', 'method', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
@@ -133,6 +134,38 @@ def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift'):
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
+
+# %% ../nbs/05_report.ipynb #dig1ex
+def records_digest(results) -> str:
+    "16 hex digits that change with any field of any record except `seconds` (the run's wall time); the order of the records does not matter."
+    rows = sorted(json.dumps({k: v for k, v in asdict(r).items() if k != 'seconds'}, sort_keys=True) for r in results)
+    return hashlib.sha256('\n'.join(rows).encode()).hexdigest()[:16]
+
+# %% ../nbs/05_report.ipynb #pair1ex
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)   # t(0.975, df)
+
+def _per_seed(results, sel: dict, metric: str) -> dict:
+    out = {}
+    for r in results:
+        if all(getattr(r, k) == v for k, v in sel.items()):
+            if r.seed in out: raise ValueError(f"{sel} matches two runs of seed {r.seed}: name more fields (shift, protocol, "
+                                               "target_sparsity) until one run per seed is left")
+            out[r.seed] = getattr(r, metric)
+    return out
+
+def paired_difference(results, a: dict, b: dict, metric: str = 'relative_target') -> dict:
+    "`metric` of the runs matching `a` minus the runs matching `b`, seed by seed: the mean difference, its 95% t interval, a verdict."
+    xa, xb = _per_seed(results, a, metric), _per_seed(results, b, metric)
+    seeds = sorted(set(xa) & set(xb))
+    if len(seeds) < 2: raise ValueError(f"a paired difference needs two or more seeds run for both {a} and {b}; they share "
+                                        f"{seeds or 'none'}: run more seeds (--seeds 0 1 2)")
+    d = [xa[s] - xb[s] for s in seeds]; n = len(d); mean = sum(d) / n
+    half = (_T975[n - 2] if n - 1 <= len(_T975) else 1.96) * (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 / n ** 0.5
+    lo, hi = mean - half, mean + half
+    name = lambda sel: ' '.join(str(v) for v in sel.values())
+    verdict = 'not established' if lo <= 0 <= hi else f"{name(a) if lo > 0 else name(b)} higher"
+    return dict(a=name(a), b=name(b), metric=metric, seeds=seeds, mean=mean, lo=lo, hi=hi, verdict=verdict)
 
 # %% ../nbs/05_report.ipynb #2c5fa059
 def plot_density(results: list[TransferResult], ax=None, title='density per layer (fraction of weights kept)'):

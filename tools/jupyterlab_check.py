@@ -27,7 +27,8 @@ Target (evaluation-only actions, i.e. all but retrain, which trains): median und
 under 1 s. Exit 1 with one line per problem.
 
 --quick runs the lesson as its tests do (IN_TEST=1: mini subset, a few training steps) and, unless
---write is given, writes neither the JSON nor the screenshot. The latency of an update does not depend on
+--write is given, writes neither the JSON nor the screenshot. It checks behaviour: a missed latency target is
+printed, not failed on (CI shares its CPU with other jobs), unless --strict-latency is given. The latency of an update does not depend on
 this (the model and the evaluation subset are the same size), only the time to run the lesson does.
 On a CPU shared with other jobs the timings are theirs too: --quiet-load 1.0 waits, with the playground
 ready, until the 1-minute load average is below 1.0 before timing (the committed JSON was made so, and
@@ -392,6 +393,8 @@ def main(argv=None):
     ap.add_argument('--no-saves', action='store_true', help='skip opening and saving every notebook')
     ap.add_argument('--no-playground', action='store_true', help='skip the playground')
     ap.add_argument('--write', action='store_true', help='with --quick: still write the JSON and the screenshot')
+    ap.add_argument('--strict-latency', action='store_true', help='with --quick: fail on a missed latency target too '
+                    '(without it --quick reports the timings and fails only on behaviour)')
     ap.add_argument('--no-write', action='store_true', help='write neither the JSON nor the screenshot')
     ap.add_argument('--quiet-load', type=float, default=None, metavar='L',
                     help='before timing, wait until the 1-minute load average is below L (the lesson itself runs at any load)')
@@ -453,9 +456,14 @@ def main(argv=None):
     if result and result.actions:
         overall, fresh, per = summary(result.actions)
         ok = meets(overall) and meets(fresh)
-        if not ok: bad.append(f"latency target missed: median {overall.get('median_s')} s (< {TARGET_MEDIAN_S}), max {overall.get('max_s')} s "
-                              f"(< {TARGET_MAX_S}) over the evaluation actions; without cached answers: median {fresh.get('median_s')} s, "
-                              f"max {fresh.get('max_s')} s")
+        if not ok:
+            missed = (f"latency target missed: median {overall.get('median_s')} s (< {TARGET_MEDIAN_S}), max {overall.get('max_s')} s "
+                      f"(< {TARGET_MAX_S}) over the evaluation actions; without cached answers: median {fresh.get('median_s')} s, "
+                      f"max {fresh.get('max_s')} s")
+            if a.quick and not a.strict_latency:       # CI's check is of behaviour; the target is judged by the benchmark run
+                log(f"note: {missed} (load {os.getloadavg()[0]:.2f}); --quick does not fail on timing: the full run "
+                    "(make lab-browser, at a quiet moment) judges the target and writes bench/results/playground_latency.json")
+            else: bad.append(missed)
         res = dict(bench='playground_latency', what='input event -> new plot loaded and painted, in headless Chromium, '
                    'JupyterLab running nbs/tutorials/21_sparsity_playground.ipynb (a temporary copy)',
                    notebook=LESSON, mode='quick (IN_TEST=1)' if a.quick else 'as the lesson (full data)',
