@@ -4,9 +4,9 @@ and say why). The writer's side of it (an `ENOSPC` from any writer becomes `Disk
 import csv, os, shutil, subprocess, sys
 from pathlib import Path
 
-import pytest, torch
+import pytest
 
-from dwm_tutorial.data import fashion_mnist, random_subset, write_idx
+from conftest import write_root
 
 EXE = Path(sys.executable).parent / 'dwm-reproduce'
 GRID = ['--max-steps', '3', '--shifts', 'rot90', '--methods', 'topk', '--sparsities', '0.8', '--protocols', 'isolate', '--no-progress']
@@ -15,12 +15,7 @@ GRID = ['--max-steps', '3', '--shifts', 'rot90', '--methods', 'topk', '--sparsit
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
     "A --root of 512 training and 128 test images: bookkeeping, not accuracy."
-    root = tmp_path_factory.mktemp('tiny')
-    for split, n, (imgs, labels) in (('train', 512, ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte')),
-                                     ('test', 128, ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'))):
-        ds = random_subset(fashion_mnist(split, 'mini'), n, seed=1)
-        write_idx(ds.images.squeeze(1), root / f'{imgs}.gz'); write_idx(ds.labels.to(torch.uint8), root / f'{labels}.gz')
-    return root
+    return write_root(tmp_path_factory.mktemp('tiny'), 512, 128)
 
 
 @pytest.fixture

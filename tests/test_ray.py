@@ -2,15 +2,17 @@
 cluster reached with --address, and after a driver interrupted by SIGINT and then killed by SIGKILL. Ray stays
 optional: without it nothing imports it and `--executor ray` says what to install. Every Ray node here listens on
 this machine only (127.0.0.1)."""
-import contextlib, csv, io, json, os, re, signal, subprocess, sys, time, tomllib
+import contextlib, csv, json, os, re, signal, subprocess, sys, time, tomllib
 from importlib import metadata
 from pathlib import Path
 from unittest import mock
 
-import pytest, torch
+import functools
+import pytest
+import conftest
 
-from dwm_tutorial.cli import main
-from dwm_tutorial.data import fashion_mnist, random_subset, write_idx
+cli = functools.partial(conftest.cli, traceback_ok=True)     # Ray's workers may log their own tracebacks to this stderr
+
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / 'dwm-reproduce'
@@ -20,13 +22,6 @@ GRID = ['--max-steps', '3', '--shifts', 'rot90', 'invert', '--methods', 'topk', 
         '--protocols', 'protect', 'isolate', 'adapt', '--no-progress']
 
 
-def cli(*argv):
-    "Exit code, stdout and stderr of `dwm-reproduce argv`, run in-process as the console script runs it."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main(list(argv)); code = 0
-        except SystemExit as e: code = e.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def rows(out):
@@ -82,15 +77,7 @@ def test_bad_executor_arguments(tmp_path, args, msg):
 
 # --- on Ray -------------------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    "A --root with 1,024 training and 256 test images of the mini subset (bookkeeping, not accuracy)."
-    root = tmp_path_factory.mktemp('tiny')
-    for split, n, (imgs, labels) in (('train', 1024, ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte')),
-                                     ('test', 256, ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'))):
-        ds = random_subset(fashion_mnist(split, 'mini'), n, seed=1)
-        write_idx(ds.images.squeeze(1), root / f'{imgs}.gz'); write_idx(ds.labels.to(torch.uint8), root / f'{labels}.gz')
-    return root
+# `tiny` (a --root of 1,024 + 256 mini images) comes from conftest.py
 
 
 @pytest.fixture(scope='module')

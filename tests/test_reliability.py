@@ -1,26 +1,19 @@
 """Never a wrong number in silence: the source cache and the records are keyed on everything, a results folder shared by
 several runs loses nothing, damaged files cost only their damaged rows, Ctrl-C and SIGKILL leave a run that resumes."""
-import contextlib, csv, io, json, os, re, signal, subprocess, sys, time
+import csv, json, os, re, signal, subprocess, sys, time
 from pathlib import Path
 
-import pytest, torch
+import pytest
+from conftest import cli
 
-from dwm_tutorial.cli import main, make_setting, parse_args
-from dwm_tutorial.data import ImageDataset, MINI_NAME, data_dirs, fashion_mnist, random_subset, read_split, root_files, write_idx
+from dwm_tutorial.cli import make_setting, parse_args
+from dwm_tutorial.data import ImageDataset, read_split, root_files
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / 'dwm-reproduce'
 GRID = ['--shifts', 'rot90', '--methods', 'magnitude', '--sparsities', '0.5', '--protocols', 'protect', '--no-progress']
 
 
-def cli(*argv):
-    "Exit code, stdout and stderr of `dwm-reproduce argv`, run in-process as the console script runs it."
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try: main(list(argv)); code = 0
-        except SystemExit as e: code = e.code
-    assert 'Traceback' not in err.getvalue()
-    return code, out.getvalue(), err.getvalue()
 
 
 def rows(out):
@@ -31,15 +24,7 @@ def dead_pid():
     return int(subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'], capture_output=True, text=True).stdout)
 
 
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    "A --root with 1,024 training and 256 test images of the mini subset: the runs below check bookkeeping, not accuracy."
-    root = tmp_path_factory.mktemp('tiny')
-    for split, n, (imgs, labels) in (('train', 1024, ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte')),
-                                     ('test', 256, ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'))):
-        ds = random_subset(fashion_mnist(split, 'mini'), n, seed=1)
-        write_idx(ds.images.squeeze(1), root / f'{imgs}.gz'); write_idx(ds.labels.to(torch.uint8), root / f'{labels}.gz')
-    return root
+# `tiny` (a --root of 1,024 + 256 mini images) comes from conftest.py
 
 
 def test_cache_and_records_keyed_on_everything(tmp_path, tiny):
