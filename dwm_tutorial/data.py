@@ -56,18 +56,19 @@ def _same(path, st) -> bool:
     try: now = os.lstat(path)
     except OSError: return False
     return (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino)
+
+# %% ../nbs/00_data.ipynb #diskfullx
 class DiskFull(OSError):
     "A write that did not fit on its disk: the message names the folder and the file."
     def __str__(self): return self.strerror
 
 def _full(e: BaseException, folder) -> bool:
-    "Did `e` come from a full disk? An `ENOSPC`/`EDQUOT`/`EFBIG` anywhere in its chain, or (torch's writer hides the errno) no space left."
+    "Did `e` come from a full disk? An `ENOSPC`/`EDQUOT`/`EFBIG` in its chain, or (torch's writer hides the errno) no space left."
     while e is not None:
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
         e = e.__cause__ or e.__context__
     try: return os.statvfs(folder).f_bavail == 0
     except (OSError, AttributeError): return False
-
 
 # %% ../nbs/00_data.ipynb #b9a8fbda
 def atomic_write(path, write) -> Path:

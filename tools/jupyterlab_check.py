@@ -27,9 +27,10 @@ Target (evaluation-only actions, i.e. all but retrain, which trains): median und
 under 1 s. Exit 1 with one line per problem.
 
 --quick runs the lesson as its tests do (IN_TEST=1: mini subset, a few training steps) and, unless
---write is given, writes neither the JSON nor the screenshot. It checks behaviour: a missed latency target is
-printed, not failed on (CI shares its CPU with other jobs), unless --strict-latency is given. The latency of an update does not depend on
-this (the model and the evaluation subset are the same size), only the time to run the lesson does.
+--write is given, writes neither the JSON nor the screenshot. It checks behaviour: a missed latency target
+is printed, not failed on (CI shares its CPU with other jobs), unless --strict-latency is given. The latency
+of an update does not depend on this (the model and the evaluation subset are the same size), only the time
+to run the lesson does.
 On a CPU shared with other jobs the timings are theirs too: --quiet-load 1.0 waits, with the playground
 ready, until the 1-minute load average is below 1.0 before timing (the committed JSON was made so, and
 records the load averages at the start and end of the timed actions)."""
