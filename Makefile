@@ -15,7 +15,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 endif
 FMNIST_DEB := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme readme-figure bench bench-quick clean docs docs-check docs-browser lab-browser actionlint release-check
+.PHONY: setup data reproduce test test-nbdev2 sync nbtest pytest readme readme-figure bench bench-quick sweep clean docs docs-check docs-browser lab-browser actionlint release-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -161,6 +161,14 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python bench/quick_run.py
+
+# The tuning sweep of dwm_tutorial.tune on the full data (every method's and control's knob, 5 values over 2 decades, scored on
+# the validation splits; no test file is opened), one shift per SHIFT; the curves and the chosen values go to
+# bench/results/sweep_<shift>.json. The source model is the full grid's (results/full/cache).
+SHIFT ?= rot90
+sweep: setup
+	$(BIN)/dwm-reproduce --full --sweep --shifts $(SHIFT) --out results/full $(ARGS)
+	cp results/full/sweep_$(SHIFT).json bench/results/sweep_$(SHIFT).json
 
 clean:
 	rm -rf results

@@ -8,29 +8,30 @@ import argparse, contextlib, os, sys, tempfile, time, warnings
 from pathlib import Path
 
 from .data import (MINI_NAME, ROOT_LAYOUTS, SHIFTS, atomic_write, check_shift, fashion_mnist, fingerprint, make_domains,
-                               random_subset, read_split, root_files, sweep_temp)
+                               random_subset, read_split, root_files, shift_dataset, split_validation, sweep_temp, VAL_FRACTION)
 from . import __version__, train as _train
 from .masks import LEARNED, METHODS
 from .models import SmallCNN
 from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_steps, source_key,
                                 train_source)
-from .transfer import NO_MASK, PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, unique
+from .transfer import NO_MASK, PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, spec_keys, unique
 from . import scale                      # Ray itself is imported only by --executor ray
 from .report import format_table, plot_all_pareto, plot_density, summarize
 from .sequence import check_sequence, reproduce_sequence, sequence_flags
+from .tune import BALANCED, DECADES, ENTRIES, POINTS, TARGET, sweep
 
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'STEP_SECONDS', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings',
-           'run_key', 'grid_steps', 'RunBar', 'plan_line', 'debugging', 'shown', 'load_data', 'make_setting', 'run',
-           'main']
+           'run_key', 'grid_steps', 'RunBar', 'plan_line', 'debugging', 'shown', 'load_data', 'model_fn',
+           'source_cache', 'make_setting', 'run', 'run_sweep', 'main']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
              protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=0,
-             min_steps=80)        # one pass over the mini subset's 10,000 images (79 batches) per stage
-FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9],
-            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=20_000,
-            min_steps=MIN_STEPS)
+             min_steps=80, frontier=[])        # one pass over the mini subset's 10,000 images (79 batches) per stage
+FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9, 0.95, 0.99],
+            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head', 'l2sp', 'ewc', 'joint'], target_size=20_000,
+            min_steps=MIN_STEPS, frontier=[1e-5, 3e-5, 1e-4, 3e-4])     # finetuning at lower learning rates: its trade-off curve
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
@@ -42,12 +43,19 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument('--methods', nargs='+', help=f'mask methods, from: {", ".join(METHODS[:-1])}')
     p.add_argument('--sparsities', nargs='+', type=float, help='fractions of masked weights set to 0, each in [0, 1)')
     p.add_argument('--protocols', nargs='+', help=f'from: {", ".join(PROTOCOLS[1:])} (finetune always runs as the baseline)')
+    p.add_argument('--frontier', nargs='*', type=float, help='learning rates of extra finetuning runs, drawn as finetuning\'s '
+                   'trade-off curve (default: none quick; 1e-5 3e-5 1e-4 3e-4 full)')
+    p.add_argument('--width', type=int, default=None, help='channels of SmallCNN\'s first convolution (its hidden layer has 4x as '
+                   'many units); a narrow network, e.g. --width 4, is the tight regime where keeping the source costs '
+                   'target accuracy (default 32)')
     p.add_argument('--epochs', type=int, default=2, help='source training epochs (default 2)')
     p.add_argument('--ft-epochs', type=int, default=1, help='stage-2 epochs on the target (default 1)')
     p.add_argument('--mask-epochs', type=int, default=1, help='epochs to learn a source mask (default 1)')
     p.add_argument('--target-size', type=int, help='target training images used in stage 2; 0 = all (default: all quick, 20000 full)')
     p.add_argument('--min-steps', type=int, help='every training stage takes at least this many optimizer steps, cycling '
                    f'small data (default: 80 quick, one pass over the mini subset; {MIN_STEPS} full)')
+    p.add_argument('--val-fraction', type=float, default=None, help='the fraction of every training set (source and '
+                   f'target) held out as a validation split, which every choice reads; the test sets are only reported (default {VAL_FRACTION})')
     p.add_argument('--seeds', nargs='+', type=int, help='run the whole grid once per seed; the table shows mean ± std (default: 0)')
     p.add_argument('--seed', type=int, help='a single seed (the same as --seeds N)')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: cuda when available)')
@@ -67,6 +75,9 @@ def make_parser() -> argparse.ArgumentParser:
                    'there --methods are the mask chains\' methods (default gumbel), --sparsities the adapt chain\'s (default 0.5), '
                    '--protocols the chains (isolate adapt sequential copies), --seeds one chain set each; --shifts is refused. '
                    'Each finished chain is merged into sequence.csv/.json at once (a rerun resumes); plots too')
+    p.add_argument('--sweep', nargs='*', metavar='ENTRY', help='instead of the grid: tune each method\'s knob on the validation '
+                   f'splits with one budget (dwm_tutorial.tune; entries, default all: {", ".join(ENTRIES)}), for each of --shifts at '
+                   'sparsity 0.8 (or the first of --sparsities); writes sweep_SHIFT.json. Reads no test data')
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return p
 
@@ -77,6 +88,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     for k, v in (FULL if a.full else QUICK).items():
         if getattr(a, k) is None: setattr(a, k, v)
     if a.seed is not None and a.seeds is not None: p.error('give either --seed or --seeds, not both')
+    if a.sequence is not None:
+        given = [f for f, v in (('--width', a.width), ('--val-fraction', a.val_fraction)) if v is not None]
+        if given: p.error(f"{' and '.join(given)} {'shapes' if len(given) == 1 else 'shape'} the grid's source model; --sequence trains its own on the whole training set: leave "
+                          f"{'it' if len(given) == 1 else 'them'} out")
+    a.width = 32 if a.width is None else a.width
+    a.val_fraction = VAL_FRACTION if a.val_fraction is None else a.val_fraction
     try: check_args(a)
     except (ValueError, TypeError, OSError) as e: p.error(str(e))
     return a
@@ -108,14 +125,22 @@ def check_args(a) -> argparse.Namespace:
         a.shifts, a.methods, a.sparsities, a.protocols = (dflt[k] for k in ('shifts', 'methods', 'sparsities', 'protocols'))
     a.shifts, a.methods, a.sparsities, a.protocols = (unique(x) for x in (a.shifts, a.methods, a.sparsities, a.protocols))
     for s in a.shifts: check_shift(s)
-    plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)       # names, sparsities, protocols that no method can serve
+    plan_runs(a.shifts, a.methods, a.sparsities, a.protocols, frontier=a.frontier)   # names, sparsities, protocols no method serves
+    if a.width < 1: raise ValueError(f"--width must be >= 1 (channels of the first convolution), got {a.width}")
     for flag in ('epochs', 'ft_epochs', 'mask_epochs'):
         if getattr(a, flag) < 1: raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(a, flag)}")
     if a.max_steps is not None and a.max_steps < 1: raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
     if a.address is not None and a.executor != 'ray': raise ValueError("--address needs --executor ray (it is a Ray cluster's address)")
+    if a.sweep is not None:
+        if a.sequence is not None: raise ValueError("--sweep and --sequence are two different runs: give one of them")
+        if a.executor == 'ray': raise ValueError("--sweep runs here: leave --executor out")
+        a.sweep = list(a.sweep) or list(ENTRIES)
+        bad = [e for e in a.sweep if e not in ENTRIES]
+        if bad: raise ValueError(f"--sweep: unknown entr{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)}; known: {', '.join(ENTRIES)}")
     if a.executor == 'ray' and a.sequence is not None: raise ValueError("--executor ray runs the grid; --sequence runs here: leave --executor out")
     if a.executor == 'ray' and not scale.ray_available(): raise ValueError(scale.RAY_HINT)
     if a.min_steps < 0: raise ValueError(f"--min-steps must be >= 0, got {a.min_steps}")
+    if not 0 < a.val_fraction < 1: raise ValueError(f"--val-fraction must be in (0, 1), e.g. 0.1; got {a.val_fraction}")
     if a.target_size < 0: raise ValueError(f"--target-size must be >= 0 (0 = all), got {a.target_size}")
     try: get_device(a.device)
     except ValueError as e: raise ValueError(f"--device: {e}") from None
@@ -134,12 +159,13 @@ def check_args(a) -> argparse.Namespace:
 def sparsity_warnings(results, tol: float = 0.02) -> list[str]:
     "A note for every run whose reached sparsity is more than `tol` from its target."
     return [f"note: {r.method} {r.protocol} on {r.shift} (seed {r.seed}) reached sparsity {r.sparsity:.3f} for a target of {r.target_sparsity:g}"
+            + (" (the guard kept the head-only control: the mask scored below it on validation)" if r.note.startswith('guard') else '')
             for r in results if r.sparsity is not None and r.target_sparsity is not None and abs(r.sparsity - r.target_sparsity) > tol]
 
 # %% ../nbs/07_cli.ipynb #5408419a
 def run_key(spec: dict, protocol: str, seed: int, setting: str) -> tuple:
     "The key of one record of `spec` (a run of `plan_runs`), as `TransferResult.key` makes it: what `run_grid` reuses."
-    return (spec['method'] or 'none', protocol, spec['shift'], spec['sparsity'] if protocol not in NO_MASK else None, seed, setting)
+    return spec_keys(spec, seed, setting)[list(spec['protocols']).index(protocol)]
 
 def grid_steps(a, n_source: int, n_targets: dict, plan: list, done=(), setting: str = '') -> dict:
     "Optimizer steps the grid will take, by kind, and its number of training stages; runs whose records are in `done` take none."
@@ -178,14 +204,16 @@ class RunBar:
         finally: _train.tqdm = saved; self.bar.close()
 
 # %% ../nbs/07_cli.ipynb #10abecff
-STEP_SECONDS = 0.064  # wall seconds per optimizer step of the quick run on an idle 2-core CPU, evaluations included (bench/quick_run.py: 71.1 s / 1,118 steps)
+STEP_SECONDS = 0.064  # wall seconds per optimizer step on an idle 2-core CPU, evaluations included (bench/quick_run.py once measured 71.1 s / 1,118
+                      # steps; 44.1 s / 1,102 steps on 2026-12-07: the estimate errs long, and the full grid's 26 min estimate took 35 beside another job)
 
 def plan_line(a, steps: dict) -> str:
     "The first line of a run: what will run, and roughly how long it takes."
     what = 'quick run on the mini subset (--full for the paper-size grid)' if not a.full else 'full grid on the whole of Fashion-MNIST'
     if a.root: what = f'run on the data in {a.root}'
     learned = [m for m in a.methods if m in LEARNED]
-    masks = ', '.join(learned) + (' against ' if learned else '') + ', '.join(m for m in a.methods if m not in LEARNED)
+    controls = [m for m in a.methods if m not in LEARNED]
+    masks = ', '.join(learned) + (' against ' if learned and controls else '') + ', '.join(controls)
     grid = (f"{what}: {', '.join(a.shifts)} at sparsity {', '.join(f'{s:g}' for s in a.sparsities)}; masks {masks}; "
             f"protocols finetune, {', '.join(a.protocols)}; seed(s) {', '.join(map(str, a.seeds))}")
     if not steps['total']: return f"{grid}. Nothing to train: every record is in {a.out} (--fresh recomputes them)."
@@ -208,22 +236,31 @@ def shown(path) -> str:
         except ValueError: pass
     return str(path)
 
-def load_data(a) -> tuple:
-    "The source train and test sets: the four files of `--root` exactly, else the mini subset (quick) or the full set (`--full`)."
+def load_data(a, test: bool = True) -> tuple:
+    "The source train and test sets (test None unless `test`): the four files of `--root` exactly, else the mini subset (quick) or the full set (`--full`)."
     if a.files is not None:
         mini = a.files['train'][0].parent.name == MINI_NAME
-        return read_split(a.files['train'], mini), read_split(a.files['test'], mini)
+        return read_split(a.files['train'], mini), read_split(a.files['test'], mini) if test else None
     subset = 'full' if a.full else 'mini'
-    return fashion_mnist('train', subset), fashion_mnist('test', subset)
+    return fashion_mnist('train', subset), fashion_mnist('test', subset) if test else None
+
+def model_fn(a):
+    "What builds the source model: SmallCNN at `--width` (its hidden layer 4x as wide)."
+    return lambda: SmallCNN(width=a.width, hidden=4 * a.width)
+
+def source_cache(out, data: str, seed: int, width: int = 32, val_fraction: float = VAL_FRACTION) -> Path:
+    "Where the grid's source model of a seed is cached: one file per data, width and validation split (each makes another model; `--sequence` and the lessons train on the whole training set, as `source_<data>_s<seed>.pt`)."
+    return Path(out) / 'cache' / f"source_{data}{'' if width == 32 else f'_w{width}'}_val{val_fraction:g}_s{seed}.pt"
 
 def make_setting(a, src_train, src_test) -> str:
     "The results' `setting`: the grid's options in words, and a hash of everything that decides the source model (its data included)."
     import hashlib, json
-    key = source_key(src_train, src_test, SmallCNN(), a.epochs, 1e-3, 0, a.min_steps, max_steps=a.max_steps)
+    key = source_key(src_train, src_test, model_fn(a)(), a.epochs, 1e-3, 0, a.min_steps, max_steps=a.max_steps)
     key.pop('seed')
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:10]
     return f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps} src{h}" + \
-           (f' min{a.min_steps}' if a.min_steps != MIN_STEPS else '')     # stage 2's floor too, not only the source's
+           (f' min{a.min_steps}' if a.min_steps != MIN_STEPS else '') + f' val{a.val_fraction:g}' + \
+           (f' w{a.width}' if a.width != 32 else '')      # stage 2's floor, the split, the model
 
 def run(argv=None, state: dict | None = None):
     "Run the command with `argv`; returns the result records. `state['saved']` counts the records saved so far (for Ctrl-C)."
@@ -242,20 +279,22 @@ def run(argv=None, state: dict | None = None):
                      if out else "nothing was run yet")
             print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: finished chains are reused.", file=sys.stderr)
             sys.exit(130)
+    if a.sweep is not None: return run_sweep(a, state)
     t0, out = time.perf_counter(), Path(a.out)
     data = 'root' if a.root else ('full' if a.full else 'mini')
     src_train, src_test = load_data(a)
-    setting = make_setting(a, src_train, src_test)
+    fit_train = split_validation(src_train, a.val_fraction)[0]      # run_grid makes the same split: its validation part is never trained on
+    setting = make_setting(a, fit_train, src_test)
     out.mkdir(parents=True, exist_ok=True)
     for folder in (out, out / 'cache'): sweep_temp(folder)          # temporary files of killed runs
     state.update(out=out, saved=0)
     accs, cached = {}, []
     def source_model(seed):     # one source model per seed, trained once and cached (keyed on everything that decides it)
-        cache, n0 = out / 'cache' / f'source_{data}_s{seed}.pt', bar.done
-        model, meta = train_source(src_train, src_test, cache=cache, epochs=a.epochs, seed=seed, device=a.device, progress=False,
+        cache, n0 = source_cache(out, data, seed, a.width, a.val_fraction), bar.done
+        model, meta = train_source(fit_train, src_test, cache=cache, model_fn=model_fn(a), epochs=a.epochs, seed=seed, device=a.device, progress=False,
                                    max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
         if bar.done == n0:      # not a step taken: loaded, as an earlier run with the same settings and data trained it
-            bar.skip(run_steps(len(src_train), a.epochs, 128, a.max_steps, a.min_steps)); cached.append(f'seed {seed}: {shown(cache)}')
+            bar.skip(run_steps(len(fit_train), a.epochs, 128, a.max_steps, a.min_steps)); cached.append(f'seed {seed}: {shown(cache)}')
         accs[seed] = meta.get('source_acc', float('nan'))
         return model
     targets = {}
@@ -263,15 +302,17 @@ def run(argv=None, state: dict | None = None):
         dom = make_domains(src_train, src_test, s, 0)
         targets[s] = (random_subset(dom.target_train, a.target_size, 0), dom.target_test)
     executor = scale.RayExecutor(address=a.address) if a.executor == 'ray' else 'serial'
-    plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols)
+    plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols, frontier=a.frontier)
     done = set() if a.fresh or not (out / 'results.csv').exists() else {r.key() for r in read_results(out / 'results.csv')[0]}
-    state['steps'] = steps = grid_steps(a, len(src_train), {s: len(t[0]) for s, t in targets.items()}, plan, done, setting)
+    n_fit = {s: len(t[0]) - round(len(t[0]) * a.val_fraction) for s, t in targets.items()}     # what run_grid trains on
+    state['steps'] = steps = grid_steps(a, len(fit_train), n_fit, plan, done, setting)
     print(plan_line(a, steps), flush=True)
     bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run', progress=not a.no_progress and executor == 'serial')
     def saved(res): state['saved'] += len(res)
     with bar.routed(): results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv', seeds=a.seeds, setting=setting,
                        reuse=not a.fresh, on_save=saved, progress=not a.no_progress and executor != 'serial', epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
-                       device=a.device, max_steps=a.max_steps, min_steps=a.min_steps, executor=executor)
+                       device=a.device, max_steps=a.max_steps, min_steps=a.min_steps, executor=executor,
+                       val_fraction=a.val_fraction)
     merge_results(out / 'results.csv', [], out / 'results.json')          # the JSON copy: everything in the folder, other settings too
     written = ['results.csv', 'results.json']
     plot_all_pareto(results, out / 'pareto.png'); written.append('pareto.png')   # the plots show this run
@@ -289,6 +330,36 @@ def run(argv=None, state: dict | None = None):
     if cached: print(f"\nsource model loaded, not trained (an earlier run with the same settings and data cached it): {'; '.join(cached)}")
     print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over {len(a.seeds)} seed(s) where more than one."
           f"\nsource model accuracy ({data}): {src}; wrote {shown(out)}/: {', '.join(written)} in {time.perf_counter() - t0:.0f}s")
+    return results
+
+def run_sweep(a, state: dict) -> dict:
+    "`--sweep`: tune on the validation splits (the test files are never opened); one `sweep_SHIFT.json` per shift. The source model is the grid's (same cache, same key)."
+    t0, out = time.perf_counter(), Path(a.out)
+    data = 'root' if a.root else ('full' if a.full else 'mini')
+    src_train, _ = load_data(a, test=False)
+    fit_train = split_validation(src_train, a.val_fraction)[0]
+    out.mkdir(parents=True, exist_ok=True); sweep_temp(out); state.update(out=out, saved=0)
+    sp = 0.8 if 0.8 in a.sparsities else a.sparsities[0]
+    print(f"sweep on {data} data: {', '.join(a.sweep)}; {POINTS} values each over {DECADES:g} decades, scored on validation "
+          f"({a.val_fraction:g} of each training set); {', '.join(a.shifts)} at sparsity {sp:g}; seed(s) {', '.join(map(str, a.seeds))}", flush=True)
+    results = {}
+    for seed in a.seeds:
+        model, meta = train_source(fit_train, None, cache=source_cache(out, data, seed, a.width, a.val_fraction), model_fn=model_fn(a), epochs=a.epochs, seed=seed,
+                                device=a.device, progress=not a.no_progress, max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
+        for s in a.shifts:
+            tgt = random_subset(shift_dataset(src_train, s, 0), a.target_size, 0)      # the grid's target training data
+            name = f"sweep_{s}{'' if a.width == 32 else f'_w{a.width}'}{'' if len(a.seeds) == 1 else f'_s{seed}'}.json"
+            results[(s, seed)] = res = sweep(model, src_train, tgt, a.sweep, val_fraction=a.val_fraction, sparsity=sp, seed=seed,
+                                             path=out / name, progress=not a.no_progress, shift=s, epochs=a.ft_epochs,
+                                             mask_epochs=a.mask_epochs, device=a.device, max_steps=a.max_steps, min_steps=a.min_steps,
+                                             source_id=meta['cache_key'])
+            state['saved'] += 1
+            print(f"\n{s}, seed {seed} ({shown(out / name)}):")
+            for n, e in res['entries'].items():
+                pts = '  '.join(f"{p['value']:.3g}:{p['score']:.3f}" for p in e['curve'])
+                print(f"  {n:<26} {e['knob']:<8} {pts}   chosen {e['chosen']:.3g} (centre {e['centre']:.3g})")
+    print(f"\nscore = {TARGET} for adapt and finetune, the {BALANCED} otherwise; no test image was read. "
+          f"{time.perf_counter() - t0:.0f}s")
     return results
 
 def _warn_line(message, category, filename, lineno, file=None, line=None):

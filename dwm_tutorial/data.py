@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #a160a1fd
 from __future__ import annotations
-import errno, gzip, hashlib, os, re, struct, tempfile
+import errno, gzip, hashlib, os, re, struct, tempfile, zlib
 from pathlib import Path
 from typing import Callable, NamedTuple
 
@@ -14,11 +14,11 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, S
 
 # %% auto #0
 __all__ = ['FASHION_CLASSES', 'IDX_NAMES', 'TMP_PREFIX', 'DEBIAN_DIR', 'MINI_NAME', 'ROOT_LAYOUTS', 'PACKAGE_MINI', 'MINI_SHA256',
-           'SHIFTS', 'read_idx', 'DiskFull', 'atomic_write', 'sweep_temp', 'write_idx', 'writable_folder',
-           'check_images', 'check_label', 'check_item', 'ImageDataset', 'data_dirs', 'root_files', 'package_mini_dir',
-           'search_folders', 'read_split', 'fashion_mnist', 'register_shift', 'check_shift', 'apply_shift',
-           'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains', 'take',
-           'random_subset', 'fingerprint', 'make_loader', 'show_shifts']
+           'SHIFTS', 'VAL_FRACTION', 'read_idx', 'DiskFull', 'atomic_write', 'sweep_temp', 'write_idx',
+           'writable_folder', 'check_images', 'check_label', 'check_item', 'ImageDataset', 'data_dirs', 'root_files',
+           'package_mini_dir', 'search_folders', 'read_split', 'fashion_mnist', 'register_shift', 'check_shift',
+           'apply_shift', 'ShiftedDataset', 'shift_dataset', 'Domains', 'make_domains', 'in_test', 'fashion_domains',
+           'take', 'random_subset', 'split_validation', 'fingerprint', 'make_loader', 'show_shifts']
 
 # %% ../nbs/00_data.ipynb #04fd9f14
 FASHION_CLASSES = ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat',
@@ -28,7 +28,11 @@ IDX_NAMES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
 
 def _read_bytes(path) -> bytes:
     path = Path(path)
-    with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: return f.read()
+    try:
+        with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: return f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"{path} is not a readable .gz file ({e}): the download or copy was cut short or damaged; "
+                         "fetch Fashion-MNIST's files again") from None
 
 def read_idx(path) -> torch.Tensor:
     "Read an IDX file of unsigned bytes (plain or `.gz`) into a uint8 tensor."
@@ -433,6 +437,22 @@ def random_subset(ds, n: int | None, seed: int = 0):
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
     if isinstance(ds, ImageDataset): return ImageDataset(ds.images[idx], ds.labels[idx], ds.classes)
     return torch.utils.data.Subset(ds, idx.tolist())
+
+# %% ../nbs/00_data.ipynb #c2e1b8f2
+VAL_FRACTION = 0.1
+
+def split_validation(ds, fraction: float = VAL_FRACTION, seed: int = 0) -> tuple:
+    "`(train, val)`: a seeded random `fraction` of `ds` held out for validation, the rest to train on; disjoint, fixed by `seed`."
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ValueError(f"the validation fraction must be a number in (0, 1), e.g. 0.1; got {fraction!r}")
+    n_val = round(len(ds) * fraction)
+    if n_val < 1 or n_val >= len(ds):
+        raise ValueError(f"a validation fraction of {fraction} of {len(ds)} items leaves {n_val} for validation and "
+                         f"{len(ds) - n_val} to train on; both need at least one: use more data or another fraction")
+    idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
+    parts = idx[n_val:].sort().values, idx[:n_val].sort().values      # kept in their original order
+    if isinstance(ds, ImageDataset): return tuple(ImageDataset(ds.images[p], ds.labels[p], ds.classes) for p in parts)
+    return tuple(torch.utils.data.Subset(ds, p.tolist()) for p in parts)
 
 # %% ../nbs/00_data.ipynb #e8a1c7f3
 def _tensor_bytes(t) -> bytes:

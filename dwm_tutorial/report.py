@@ -9,16 +9,17 @@ from dataclasses import asdict, is_dataclass
 
 from .data import atomic_write
 from .masks import plot_layer_density
-from .transfer import TransferResult
+from .transfer import NO_MASK, TransferResult, new_defaults
 
 # %% auto #0
-__all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'summarize', 'format_table', 'pareto_points', 'plot_pareto',
-           'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density', 'plot_curves']
+__all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'BASELINE_LABELS', 'summarize', 'format_table', 'pareto_points',
+           'plot_pareto', 'r_masked', 'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density',
+           'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
-TABLE_COLS = ('shift', 'protocol', 'method', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
-              'retention', 'relative_target', 'bits_per_weight', 'seeds')
-GROUP = ('shift', 'protocol', 'method', 'target_sparsity', 'setting')
+TABLE_COLS = ('shift', 'protocol', 'method', 'option', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
+              'retention', 'relative_target', 'bits_per_weight', 'source_data', 'seeds')
+GROUP = ('shift', 'protocol', 'method', 'target_sparsity', 'setting', 'option')
 
 def _fmt(v) -> str:
     if isinstance(v, tuple): return _fmt(v[0]) if v[1] is None else f'{_fmt(v[0])} ± {v[1]:.3f}'
@@ -54,7 +55,10 @@ def format_table(rows, cols=None) -> str:
     return '\n'.join([line(cols), line(['-' * n for n in w])] + [line(x) for x in cells])
 
 # %% ../nbs/05_report.ipynb #92d89057
-PROTOCOL_MARKERS = {'protect': 'o', 'isolate': 's', 'adapt': '^', 'finetune': 'X', 'protect_restored': 'D', 'head': 'v'}
+PROTOCOL_MARKERS = {'protect': 'o', 'isolate': 's', 'adapt': '^', 'finetune': 'X', 'protect_restored': 'D', 'head': 'v',
+                    'l2sp': 'P', 'ewc': 'p', 'joint': 'h'}
+BASELINE_LABELS = {'head': 'head only (no mask)', 'l2sp': 'L2-SP (no storage)', 'ewc': 'EWC (no storage)',
+                   'joint': 'joint (needs the source data at target time)'}
 
 def pareto_points(results: list[TransferResult]) -> list[TransferResult]:
     "The runs that no other run beats on both source and target accuracy."
@@ -64,13 +68,14 @@ def pareto_points(results: list[TransferResult]) -> list[TransferResult]:
 def _mean(v): return v[0] if isinstance(v, tuple) else v
 def _std(v): return (v[1] or 0.0) if isinstance(v, tuple) else 0.0
 
-def _place_labels(ax, items, fontsize=6):
-    "Write `(x, y, text, colour)` labels next to their points, each moved down the page until it overlaps no earlier one."
+def _place_labels(ax, items, fontsize=6, reach: int = 4):
+    "Write `(x, y, text, colour)` labels next to their points, each moved down the page until it overlaps no earlier one; a label with no free place within `reach` lines of its point is left out (a crowded cluster keeps its first labels)."
     ax.figure.canvas.draw_idle(); ax.autoscale_view()
     taken = []
     for x, y, text, color in sorted(items, key=lambda t: (-t[1], t[0])):
         px, py = ax.transData.transform((x, y)); dy = 3
-        while any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken): dy -= 7
+        while any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken) and dy > 3 - 7 * reach: dy -= 7
+        if any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken): continue
         taken.append((px, py + dy))
         ax.annotate(text, (x, y), fontsize=fontsize, xytext=(4, dy), textcoords='offset points', color=color)
 
@@ -88,25 +93,33 @@ def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None
     rs = [r for r in rs if r.get(xk) is not None and r.get(yk) is not None]
     ax = ax or plt.subplots(figsize=(6.4, 4.6))[1]
     methods = sorted({r.method for r in results if r.protocol != 'finetune'})     # the same colours in every panel
-    colors = dict(zip(methods, sns.color_palette('colorblind', len(methods))))
-    runs = [r for r in rs if r['protocol'] != 'finetune' and (protocols is None or r['protocol'] in protocols)]
+    colors = dict(zip([m for m in methods if m != 'none'], sns.color_palette('colorblind', len(methods))), none='dimgray')
+    runs = [r for r in rs if r['protocol'] != 'finetune' and (protocols is None or r['protocol'] in protocols or r['method'] == 'none')]
     labels = []
     for (m, p) in sorted({(r['method'], r['protocol']) for r in runs}):
         pts = sorted([r for r in runs if (r['method'], r['protocol']) == (m, p)], key=lambda r: r['target_sparsity'] or 0)
+        name = BASELINE_LABELS.get(p, p) if m == 'none' else m if protocols is not None and len(protocols) == 1 else f'{m} · {p}'
         ax.errorbar([_mean(r[xk]) for r in pts], [_mean(r[yk]) for r in pts], xerr=[_std(r[xk]) for r in pts],
                     yerr=[_std(r[yk]) for r in pts], marker=PROTOCOL_MARKERS.get(p, 'o'), color=colors[m],
-                    label=m if protocols is not None and len(protocols) == 1 else f'{m} · {p}', alpha=.85, ms=6, lw=1, capsize=2)
+                    label=name, alpha=.85, ms=6, lw=1, capsize=2)
         for r in pts:
             sp = _mean(r['sparsity']) if r.get('sparsity') is not None else r['target_sparsity']
             if sp is not None: labels.append((_mean(r[xk]), _mean(r[yk]), f'{sp:.2f}', colors[m]))
-    for r in (r for r in rs if r['protocol'] == 'finetune' and finetune):
+    curve = sorted((r for r in rs if r['protocol'] == 'finetune' and finetune == 'point'), key=lambda r: _mean(r[xk]))
+    if len(curve) > 1:      # finetuning at several learning rates: its own trade-off, a curve
+        ax.plot([_mean(r[xk]) for r in curve], [_mean(r[yk]) for r in curve], color='k', ls=':', lw=1, marker='x', ms=5,
+                label='finetune at lower learning rates')
+        for r in curve:
+            if r.get('option'): labels.append((_mean(r[xk]), _mean(r[yk]), r['option'], 'k'))
+    for r in (r for r in rs if r['protocol'] == 'finetune' and finetune and not r.get('option')):
         if finetune == 'point':
             ax.errorbar([_mean(r[xk])], [_mean(r[yk])], xerr=[_std(r[xk])], yerr=[_std(r[yk])], marker='X', ms=10, color='k',
                         ls='none', zorder=5, label='finetune (all weights)')
         else: ax.axvline(_mean(r[xk]), color='k', ls='--', lw=1, label=f'finetuning: {"T = 1" if kind == "rt" else f"target {_mean(r[xk]):.3f}"}, {"R" if kind == "rt" else "source"} = {_mean(r[yk]):.2f}')
     if kind == 'rt':
         if finetune == 'point' or any(_mean(r[yk]) > 0.9 for r in runs):
-            ax.scatter([1], [1], marker='*', s=220, color='gold', edgecolor='k', zorder=6, label='goal: R = T = 1')
+            ax.scatter([1], [1], marker='*', s=220, color='gold', edgecolor='k', zorder=6,
+                       label='goal R = T = 1 (one copy per domain: 32 bits/weight)')
         ax.set_xlabel(f'relative target T = target acc. / finetuning\'s ({shift})'); ax.set_ylabel('retention R = source after / before')
     else:
         ref = rs[0]
@@ -116,17 +129,19 @@ def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None
     ax.grid(alpha=.3); ax.margins(0.12)
     _place_labels(ax, labels)
     ax.set_title(title or (f'what each run kept and got: {shift}' if kind == 'rt' else f'source vs target accuracy: {shift}'))
-    ax.legend(fontsize=7, loc='best', ncol=2, framealpha=.9)
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9, borderaxespad=0)    # beside the data, never over it
     return ax
+
+def r_masked(protocol: str) -> bool: return protocol not in NO_MASK      # a panel of its own (by='protocol'); the others are drawn in every panel
 
 def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift'):
     "Pareto panels: one per shift (`by='shift'`), or a row per shift and a zoomed panel per protocol (`by='protocol'`); saved to `path` (PNG) if given."
     import matplotlib.pyplot as plt
     if by not in ('shift', 'protocol'): raise ValueError(f"by is 'shift' or 'protocol', got {by!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))
-    protos = [p for p in dict.fromkeys(r.protocol for r in results) if p != 'finetune'] if by == 'protocol' else [None]
+    protos = [p for p in dict.fromkeys(r.protocol for r in results) if r_masked(p)] if by == 'protocol' else [None]
     fig, axs = plt.subplots(len(shifts) if by == 'protocol' else 1, len(protos) if by == 'protocol' else len(shifts),
-                            figsize=(4.6 * len(protos), 4.0 * len(shifts)) if by == 'protocol' else (6.4 * len(shifts), 4.8), squeeze=False)
+                            figsize=(6.2 * len(protos), 4.0 * len(shifts)) if by == 'protocol' else (10.0 * len(shifts), 5.2), squeeze=False)
     for i, s in enumerate(shifts):
         if by == 'shift': plot_pareto(results, s, ax=axs[0][i], kind=kind); continue
         for j, p in enumerate(protos):
@@ -137,8 +152,10 @@ def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift'):
 
 # %% ../nbs/05_report.ipynb #dig1ex
 def records_digest(results) -> str:
-    "16 hex digits that change with any field of any record except `seconds` (the run's wall time); the order of the records does not matter."
-    rows = sorted(json.dumps({k: v for k, v in asdict(r).items() if k != 'seconds'}, sort_keys=True) for r in results)
+    "16 hex digits that change with any field of any record except `seconds` (the run's wall time); the order of the records does not matter. Fields added by format 5 count only when set, so a format-4 record keeps its digest."
+    empty = new_defaults()
+    rows = sorted(json.dumps({k: v for k, v in asdict(r).items() if k != 'seconds' and not (k in empty and v == empty[k])},
+                             sort_keys=True) for r in results)
     return hashlib.sha256('\n'.join(rows).encode()).hexdigest()[:16]
 
 # %% ../nbs/05_report.ipynb #pair1ex

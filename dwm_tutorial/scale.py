@@ -12,7 +12,7 @@ from torch import nn
 
 from .data import atomic_write
 from .train import MIN_STEPS, evaluate
-from .transfer import (MASK_OPTIONS, NO_MASK, SHARED, merge_results, source_mask,
+from .transfer import (MASK_OPTIONS, NO_MASK, SHARED, merge_results, source_mask, spec_keys,
                                    transfer_runs)
 
 # %% auto #0
@@ -47,8 +47,7 @@ def init_ray(tries: int = 2, **kw):
 # %% ../nbs/04b_scale.ipynb #a9b4d300
 def run_keys(spec: dict, seed: int, setting: str = '') -> list[tuple]:
     "The record keys (`TransferResult.key()`) that one run of the grid writes."
-    m, sh, sp = spec['method'] or 'none', spec['shift'], spec['sparsity']
-    return [(m, p, sh, None if p in NO_MASK else sp, seed, setting) for p in spec['protocols']]
+    return spec_keys(spec, seed, setting)
 
 def grid_jobs(runs: list[dict], seeds: list[int], done: dict, setting: str = '') -> list[dict]:
     "The runs to compute, in the serial order; the source mask each shares; the finetune run giving its T."
@@ -58,19 +57,19 @@ def grid_jobs(runs: list[dict], seeds: list[int], done: dict, setting: str = '')
             keys = run_keys(spec, sd, setting)
             if all(k in done for k in keys): continue
             fjob = ft.get((sd, spec['shift']))
-            fkey = ('none', 'finetune', spec['shift'], None, sd, setting)
+            fkey = ('none', 'finetune', spec['shift'], None, sd, setting, '')
             ref = None if fjob is None else ('job', fjob)
             if fkey in done: ref = ('value', done[fkey].target_after)
             shared = spec['protocols'][0] in SHARED
             mask = (sd, spec['method'], spec['sparsity']) if shared else None
             jobs.append(dict(seed=sd, spec=spec, keys=keys, mask=mask, ref=ref))
-            if spec['protocols'] == ('finetune',): ft.setdefault((sd, spec['shift']), len(jobs) - 1)
+            if spec['protocols'] == ('finetune',) and not spec.get('option'): ft.setdefault((sd, spec['shift']), len(jobs) - 1)
     return jobs
 
 def describe(spec: dict, seed: int) -> str:
     "A run's setting in words, for progress and error messages."
     m = '' if spec['method'] is None else f" {spec['method']} at sparsity {spec['sparsity']}"
-    return f"{'+'.join(spec['protocols'])}{m} on {spec['shift']}, seed {seed}"
+    return f"{'+'.join(spec['protocols'])}{m}{' ' + spec['option'] if spec.get('option') else ''} on {spec['shift']}, seed {seed}"
 
 # %% ../nbs/04b_scale.ipynb #8bc7c5a1
 def _threads(n):
@@ -87,7 +86,7 @@ def mask_task(threads, model, source_train, source_test, method, sparsity, seed,
     opts = {k: v for k, v in kw.items() if k in MASK_OPTIONS}
     return source_mask(model, source_train, source_test, method, sparsity, kw.get('mask_epochs', 1),
                        seed, kw.get('device'), kw.get('max_steps'), False,
-                       kw.get('min_steps', MIN_STEPS), **opts)
+                       kw.get('min_steps', MIN_STEPS), kw.get('mask_lr'), **opts)
 
 # %% ../nbs/04b_scale.ipynb #285048c7
 def run_task(threads, model, source_train, source_test, target_train, target_test, spec, seed, sm,

@@ -687,7 +687,7 @@ def reproduce_sequence(out, shifts=None, full: bool = False, chains=CHAINS, meth
                        mask_epochs: int = 1, train_size: int | None = None, seed: int = 0, device=None, root=None, max_steps=None,
                        progress: bool = True, methods=None, sparsities=(0.5,), seeds=None, fresh: bool = False, source_data=None,
                        data_name: str | None = None, state: dict | None = None, min_steps: int = MIN_STEPS) -> list[ChainResult]:
-    "What `dwm-reproduce --sequence` runs: per seed the source model (cached in `out`/cache as `source_<data>_s<seed>.pt`, the grid's name; `fresh` retrains it), then `chains` over the domains for every method and (adapt) sparsity. Each finished chain is merged into `out`/sequence.csv and .json at once under the folder's lock; chains already there are reused (not with `fresh`). `state` tells a Ctrl-C handler what was saved."
+    "What `dwm-reproduce --sequence` runs: per seed the source model (cached in `out`/cache as `source_<data>_s<seed>.pt`, trained on the whole training set as the lessons' is; the grid's, trained without its validation split, is another file; `fresh` retrains it), then `chains` over the domains for every method and (adapt) sparsity. Each finished chain is merged into `out`/sequence.csv and .json at once under the folder's lock; chains already there are reused (not with `fresh`). `state` tells a Ctrl-C handler what was saved."
     methods, seeds = list(methods or [method]), list(seeds if seeds is not None else [seed])
     names = check_sequence(shifts, chains, methods, full, sparsities=sparsities)
     subset = 'full' if full else 'mini'; data_name = data_name or subset

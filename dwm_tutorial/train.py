@@ -284,10 +284,9 @@ def _model_config(model) -> dict:
             'shapes': {k: list(v.shape) for k, v in model.state_dict().items()}}
 
 def source_key(train_ds, test_ds, model, epochs: int, lr: float, seed: int, min_steps: int, **fit_kw) -> dict:
-    "Everything that decides a trained source model (and its reported accuracy): every training argument, None-valued ones too, the model's config, and fingerprints of the data."
+    "Everything that decides a trained source model: every training argument, None-valued ones too, the model's config, and a fingerprint of the training data. The test set is not part of it: one model serves every evaluation."
     args = dict(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: fit_kw.get(k, _FIT_DEFAULTS[k]) for k in _KEY_FIT})
-    return dict(args, n_train=len(train_ds), data=fingerprint(train_ds), test_data=None if test_ds is None else fingerprint(test_ds),
-                model=_model_config(model))
+    return dict(args, n_train=len(train_ds), data=fingerprint(train_ds), model=_model_config(model))
 
 def _key_hash(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:16]
@@ -312,11 +311,14 @@ def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float 
     if cache is not None and Path(cache).is_file() and not fresh:
         try:
             if _read_checkpoint(cache)['meta'].get('cache_key') == want['cache_key']:     # else: made with other settings or data
-                return load_checkpoint(cache, model=copy.deepcopy(model), device=dev)
+                model, meta = load_checkpoint(cache, model=copy.deepcopy(model), device=dev)
+                if test_ds is not None and meta.get('test_data') != fingerprint(test_ds):   # reported on another test set
+                    meta = dict(meta, source_acc=evaluate(model, test_ds), test_data=fingerprint(test_ds))
+                return model, meta
         except (ValueError, RuntimeError, KeyError, TypeError) as e:
             warnings.warn(f"the cached source model {cache} could not be used ({e}); training it again and replacing the file", stacklevel=2)
     h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=dev, progress=progress, desc='source', min_steps=min_steps, **fit_kw)
     meta = dict(want, seconds=round(h.seconds, 2))
-    if test_ds is not None: meta['source_acc'] = evaluate(model, test_ds)
+    if test_ds is not None: meta.update(source_acc=evaluate(model, test_ds), test_data=fingerprint(test_ds))
     if cache is not None: save_checkpoint(model, cache, **meta)
     return model, meta

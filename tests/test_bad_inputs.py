@@ -264,7 +264,7 @@ FILES = [
     ('results-truncated', lambda t: t[:-25], 'row 3 (line 4), column'),
     ('results-bad-number', lambda t: t.replace(',0.85,', ',O.85,', 1), "column source_after: 'O.85' is not a number"),
     ('results-bad-int', lambda t: t.replace(',468576,', ',468576.5,', 1), 'column storage_bits'),
-    ('results-extra-column', lambda t: _line(t, 2, lambda l: l + ',x'), 'row 2 (line 3): 23 columns where the header has 22'),
+    ('results-extra-column', lambda t: _line(t, 2, lambda l: l + ',x'), 'row 2 (line 3): 28 columns where the header has 27'),
     ('results-short-row', lambda t: _line(t, 1, lambda l: l.split(',', 5)[-1]), 'row 1 (line 2), column'),
     ('results-bad-json-cell', lambda t: t.replace('"{""fc"": 0.2}"', '{fc', 1), 'column layer_density'),
 ]

@@ -22,7 +22,7 @@ def test_end_to_end_and_reuse(tmp_path):
                           ('protect_restored', 'topk'), ('protect', 'magnitude'), ('isolate', 'magnitude'), ('protect_restored', 'magnitude')])
     iso = next(x for x in rows if (x['protocol'], x['method']) == ('isolate', 'topk'))
     assert iso['source_after'] == iso['source_masked']            # the isolate invariant, end to end
-    assert json.loads((out / 'results.json').read_text())[0]['format'] == 4
+    assert json.loads((out / 'results.json').read_text())[0]['format'] == 5
     fin = next(x for x in rows if x['protocol'] == 'finetune')
     assert float(fin["bits_per_weight"]) == 32.0 and float(fin["relative_target"]) == 1.0
     assert abs(float(iso['relative_target']) - float(iso['target_after']) / float(fin['target_after'])) < 1e-5
@@ -80,7 +80,7 @@ def test_seeds_give_mean_and_std(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(out / 'results.csv')))
     assert sorted((x['seed'], x['protocol']) for x in rows) == [('0', 'finetune'), ('0', 'isolate'), ('1', 'finetune'), ('1', 'isolate')]
-    assert (out / 'cache' / 'source_mini_s0.pt').exists() and (out / 'cache' / 'source_mini_s1.pt').exists()
+    assert (out / 'cache' / 'source_mini_val0.1_s0.pt').exists() and (out / 'cache' / 'source_mini_val0.1_s1.pt').exists()
     assert '±' in r.stdout and '2 seed(s)' in r.stdout
     r2 = run(*args, '--seeds', '0', '1', '2')                     # seeds 0 and 1 are reused, only seed 2 runs
     assert r2.returncode == 0, r2.stderr
@@ -120,7 +120,7 @@ def test_quick_run_says_what_and_how_long_with_one_bar(tmp_path):
     r2 = run('--out', str(out), '--max-steps', '2', '--sparsities', '0.8', '0.5', '--methods', 'topk', '--no-progress')
     assert r2.returncode == 0, r2.stderr
     assert "4 training stages, 8 optimizer steps" in r2.stdout.splitlines()[0]     # the source (found cached), topk at 0.5: mask, 2 stage 2s
-    assert 'source model loaded, not trained' in r2.stdout and 'source_mini_s0.pt' in r2.stdout
+    assert 'source model loaded, not trained' in r2.stdout and 'source_mini_val0.1_s0.pt' in r2.stdout
     r3 = run('--out', str(out), '--max-steps', '2', '--no-progress')
     assert r3.returncode == 0 and 'Nothing to train' in r3.stdout.splitlines()[0], r3.stdout
 

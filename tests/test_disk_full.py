@@ -47,8 +47,8 @@ def test_source_model_that_does_not_fit(disk, tiny):
     assert r.returncode == 1, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
-    assert f'the disk holding {out}/cache is full: source_root_s0.pt did not fit' in lines[0], lines[0]
-    assert not temporaries(out) and not (out / 'cache' / 'source_root_s0.pt').exists()
+    assert f'the disk holding {out}/cache is full: source_root_val0.1_s0.pt did not fit' in lines[0], lines[0]
+    assert not temporaries(out) and not (out / 'cache' / 'source_root_val0.1_s0.pt').exists()
 
 
 def test_records_fit_but_the_plots_do_not(disk, tiny):

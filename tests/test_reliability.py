@@ -7,7 +7,7 @@ import pytest
 from conftest import cli
 
 from dwm_tutorial.cli import make_setting, parse_args
-from dwm_tutorial.data import ImageDataset, read_split, root_files
+from dwm_tutorial.data import ImageDataset, read_split, root_files, split_validation
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = Path(sys.executable).parent / 'dwm-reproduce'
@@ -41,7 +41,7 @@ def test_cache_and_records_keyed_on_everything(tmp_path, tiny):
     five = lambda out: sorted((r['protocol'], r['source_before'], r['target_after']) for r in rows(out) if 'steps5' in r['setting'])
     assert five(a) == five(b)
     assert len({r['setting'] for r in rows(a)}) == 2 and len(rows(a)) == 4
-    cached = a / 'cache' / 'source_root_s0.pt'; stamp = cached.stat().st_mtime_ns
+    cached = a / 'cache' / 'source_root_val0.1_s0.pt'; stamp = cached.stat().st_mtime_ns
     code, _, _ = cli('--out', str(a), '--max-steps', '5', '--fresh', *grid)
     assert code == 0 and cached.stat().st_mtime_ns != stamp      # --fresh retrained the source model...
     assert len(rows(a)) == 4 and five(a) == five(b)              # ...recomputed this setting, and kept the other one's records
@@ -49,7 +49,8 @@ def test_cache_and_records_keyed_on_everything(tmp_path, tiny):
     a1 = parse_args(['--out', str(tmp_path / 'c'), '--max-steps', '5', *grid])
     files = root_files(tiny); tr, te = read_split(files['train']), read_split(files['test'])
     other = ImageDataset(tr.images, tr.labels.roll(1), tr.classes)
-    assert make_setting(a1, tr, te) == rows(b)[0]['setting'] != make_setting(a1, other, te)
+    fit = lambda ds: split_validation(ds)[0]                      # the source model trains on the part left after the validation split
+    assert make_setting(a1, fit(tr), te) == rows(b)[0]['setting'] != make_setting(a1, fit(other), te)
 
 
 def test_damaged_files_warn_and_recover(tmp_path, tiny):
@@ -58,16 +59,16 @@ def test_damaged_files_warn_and_recover(tmp_path, tiny):
     args = ['--out', str(out), '--max-steps', '3', *GRID, '--root', str(tiny)]
     assert cli(*args)[0] == 0
     good = rows(out)
-    (out / 'cache' / 'source_root_s0.pt').write_bytes(b'cut short')
+    (out / 'cache' / 'source_root_val0.1_s0.pt').write_bytes(b'cut short')
     text = (out / 'results.csv').read_text(); (out / 'results.csv').write_text(text[:-30])      # the last row cut short
     pid = dead_pid()
-    for f in (out / f'.dwm-tmp.{pid}.abc123.results.csv', out / 'cache' / f'.dwm-tmp.{pid}.x_9.source_root_s0.pt'): f.write_text('x')
+    for f in (out / f'.dwm-tmp.{pid}.abc123.results.csv', out / 'cache' / f'.dwm-tmp.{pid}.x_9.source_root_val0.1_s0.pt'): f.write_text('x')
     (out / f'.notes.{pid}.tmp').write_text('a user file that only looks temporary')
     (out / 'density.png').write_bytes(b'old')                                                   # a plot of an earlier run
     code, stdout, err = cli(*args)
     assert code == 0, err
     assert 'warning:' in err and 'row 2 (line 3), column' in err and 'computed again' in err
-    assert 'could not be used' in err and 'source_root_s0.pt' in err                         # the model was needed again
+    assert 'could not be used' in err and 'source_root_val0.1_s0.pt' in err                         # the model was needed again
     assert [{k: v for k, v in r.items() if k != 'seconds'} for r in rows(out)] == \
            [{k: v for k, v in r.items() if k != 'seconds'} for r in good]                      # recomputed to the same numbers
     assert not list(out.rglob('.dwm-tmp.*'))                                                   # temporaries of dead runs swept...

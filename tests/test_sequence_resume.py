@@ -84,16 +84,21 @@ def test_two_writers_lose_nothing(reference, tmp_path):
     assert len(got) == 9 and any(k[:2] == ('isolate', 'ste') for k in got)  # the other setting's record kept beside them
 
 
-def test_fresh_retrains_and_the_grid_shares_the_source_model(tmp_path):
+def test_fresh_retrains_and_the_grid_keeps_its_own_source_model(tmp_path):
+    "The grid trains its source model without the validation split and the sequence on the whole set: two cached models, neither overwrites the other; --fresh retrains the sequence's."
     out = tmp_path / 'r'
     grid = subprocess.run([EXE, '--shifts', 'rot90', '--methods', 'topk', '--protocols', 'isolate', '--max-steps', '2', '--no-progress',
                            '--out', str(out)], capture_output=True, text=True, timeout=1200)
     assert grid.returncode == 0, grid.stderr
-    cache = sorted((out / 'cache').glob('source_*.pt'))
-    assert [c.name for c in cache] == ['source_mini_s0.pt']
-    t = cache[0].stat().st_mtime_ns
+    (grid_model,) = sorted((out / 'cache').glob('source_*.pt'))
+    assert grid_model.name == 'source_mini_val0.1_s0.pt'
+    t_grid = grid_model.stat().st_mtime_ns
     args = ['--sequence', 'rot90', '--max-steps', '2', '--target-size', '256', '--no-progress', '--methods', 'topk', '--protocols', 'copies']
     assert _cli(out, args=args).returncode == 0
-    assert sorted(p.name for p in (out / 'cache').glob('source_*.pt')) == ['source_mini_s0.pt'] and cache[0].stat().st_mtime_ns == t
+    seq_model = out / 'cache' / 'source_mini_s0.pt'
+    assert sorted(p.name for p in (out / 'cache').glob('source_*.pt')) == ['source_mini_s0.pt', 'source_mini_val0.1_s0.pt']
+    t = seq_model.stat().st_mtime_ns
+    assert _cli(out, args=args).returncode == 0 and seq_model.stat().st_mtime_ns == t      # reused
     assert _cli(out, '--fresh', args=args).returncode == 0
-    assert cache[0].stat().st_mtime_ns != t                                 # --fresh trained it again
+    assert seq_model.stat().st_mtime_ns != t                                # --fresh trained it again
+    assert grid_model.stat().st_mtime_ns == t_grid                          # and never touched the grid's
