@@ -164,7 +164,9 @@ bench-quick: setup
 
 # The tuning sweep of dwm_tutorial.tune on the full data (every method's and control's knob, 5 values over 2 decades, scored on
 # the validation splits; no test file is opened), one shift per SHIFT; the curves and the chosen values go to
-# bench/results/sweep_<shift>.json. The source model is the full grid's (results/full/cache).
+# bench/results/sweep_<shift>.json. The source model is the full grid's (results/full/cache). A few entries again, e.g. after
+# re-centring: make sweep ARGS="--sweep head l2sp ewc" (bench/results/sweep_rot90_head_reg.json came from that, run into
+# its own --out before `head` was an entry of the first sweep).
 SHIFT ?= rot90
 sweep: setup
 	$(BIN)/dwm-reproduce --full --sweep --shifts $(SHIFT) --out results/full $(ARGS)

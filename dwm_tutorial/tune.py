@@ -57,11 +57,7 @@ def _point(entry: dict, value: float, source_model, src_fit, src_val, tgt_fit, t
     return dict(value=value, used=arg, source_val=r.source_after, target_val=r.target_after, score=round(score, 6),
                 sparsity=r.sparsity, seconds=round(time.perf_counter() - t0, 2))
 
-# %% ../nbs/04c_tune.ipynb #e50c3d1b
-def _config(entries, points, decades, val_fraction, sparsity, seed, n_src, n_tgt, kw, source_id='') -> dict:
-    return dict(points=points, decades=decades, val_fraction=val_fraction, sparsity=sparsity, seed=seed, source=source_id,
-                n_source_train=n_src, n_target_train=n_tgt, **{k: v for k, v in sorted(kw.items()) if isinstance(v, (int, float, str, type(None)))})
-
+# %% ../nbs/04c_tune.ipynb #e91bfb53
 def score_se(point: dict, criterion: str, n_source_val: int, n_target_val: int) -> float:
     "The standard error of a point's score: binomial on the validation accuracies it averages."
     t = point['target_val'] * (1 - point['target_val']) / n_target_val
@@ -85,6 +81,12 @@ def rechoose(result: dict, n_source_val: int, n_target_val: int) -> dict:
         e.update(best=best['value'], se=round(score_se(best, e['criterion'], n_source_val, n_target_val), 4),
                  chosen=choose(e['curve'], e['centre'], e['criterion'], n_source_val, n_target_val)['value'])
     return out
+
+
+# %% ../nbs/04c_tune.ipynb #e50c3d1b
+def _config(entries, points, decades, val_fraction, sparsity, seed, n_src, n_tgt, kw, source_id='') -> dict:
+    return dict(points=points, decades=decades, val_fraction=val_fraction, sparsity=sparsity, seed=seed, source=source_id,
+                n_source_train=n_src, n_target_train=n_tgt, **{k: v for k, v in sorted(kw.items()) if isinstance(v, (int, float, str, type(None)))})
 
 def sweep(source_model, source_train, target_train, entries=None, points: int = POINTS, decades: float = DECADES,
           val_fraction: float = VAL_FRACTION, sparsity: float = 0.8, seed: int = 0, path=None, progress: bool = True,
