@@ -14,7 +14,7 @@ from .masks import LEARNED, METHODS
 from .models import SmallCNN
 from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_steps, source_key,
                                 train_source)
-from .transfer import NO_MASK, PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, spec_keys, unique
+from .transfer import PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, spec_keys, unique
 from . import scale                      # Ray itself is imported only by --executor ray
 from .report import format_table, plot_all_pareto, plot_density, summarize
 from .sequence import check_sequence, reproduce_sequence, sequence_flags

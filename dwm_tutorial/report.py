@@ -13,8 +13,7 @@ from .transfer import NO_MASK, TransferResult, new_defaults
 
 # %% auto #0
 __all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'BASELINE_LABELS', 'summarize', 'format_table', 'pareto_points',
-           'plot_pareto', 'r_masked', 'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density',
-           'plot_curves']
+           'plot_pareto', 'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density', 'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
 TABLE_COLS = ('shift', 'protocol', 'method', 'option', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
@@ -132,14 +131,12 @@ def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None
     ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9, borderaxespad=0)    # beside the data, never over it
     return ax
 
-def r_masked(protocol: str) -> bool: return protocol not in NO_MASK      # a panel of its own (by='protocol'); the others are drawn in every panel
-
 def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift'):
     "Pareto panels: one per shift (`by='shift'`), or a row per shift and a zoomed panel per protocol (`by='protocol'`); saved to `path` (PNG) if given."
     import matplotlib.pyplot as plt
     if by not in ('shift', 'protocol'): raise ValueError(f"by is 'shift' or 'protocol', got {by!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))
-    protos = [p for p in dict.fromkeys(r.protocol for r in results) if r_masked(p)] if by == 'protocol' else [None]
+    protos = [p for p in dict.fromkeys(r.protocol for r in results) if p not in NO_MASK] if by == 'protocol' else [None]   # baselines: in every panel
     fig, axs = plt.subplots(len(shifts) if by == 'protocol' else 1, len(protos) if by == 'protocol' else len(shifts),
                             figsize=(6.2 * len(protos), 4.0 * len(shifts)) if by == 'protocol' else (10.0 * len(shifts), 5.2), squeeze=False)
     for i, s in enumerate(shifts):
