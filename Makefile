@@ -165,8 +165,9 @@ bench-quick: setup
 # The tuning sweep of dwm_tutorial.tune on the full data (every method's and control's knob, 5 values over 2 decades, scored on
 # the validation splits; no test file is opened), one shift per SHIFT; the curves and the chosen values go to
 # bench/results/sweep_<shift>.json. The source model is the full grid's (results/full/cache). A few entries again, e.g. after
-# re-centring: make sweep ARGS="--sweep head l2sp ewc" (bench/results/sweep_rot90_head_reg.json came from that, run into
-# its own --out before `head` was an entry of the first sweep).
+# re-centring on a moved default: make sweep SHIFT=invert ARGS="--sweep head ewc" (values run before are reused, new ones
+# added to the same curve). The package's defaults are the one-SE choice over every shift's file (tune.combine), checked by
+# tests/test_tuning.py; the committed files were run on rot90 and invert.
 SHIFT ?= rot90
 sweep: setup
 	$(BIN)/dwm-reproduce --full --sweep --shifts $(SHIFT) --out results/full $(ARGS)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cli.ipynb #acfb7808
 from __future__ import annotations
-import argparse, contextlib, os, sys, tempfile, time, warnings
+import argparse, contextlib, os, re, sys, tempfile, time, warnings
 from pathlib import Path
 
 from .data import (MINI_NAME, ROOT_LAYOUTS, SHIFTS, atomic_write, check_shift, fashion_mnist, fingerprint, make_domains,
@@ -23,7 +23,7 @@ from .tune import BALANCED, DECADES, ENTRIES, POINTS, TARGET, sweep
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'STEP_SECONDS', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings',
            'run_key', 'grid_steps', 'RunBar', 'plan_line', 'debugging', 'shown', 'load_data', 'model_fn',
-           'source_cache', 'make_setting', 'run', 'run_sweep', 'main']
+           'source_cache', 'make_setting', 'setting_label', 'reproduction_figure', 'run', 'run_sweep', 'main']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
@@ -31,7 +31,7 @@ QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], s
              min_steps=80, frontier=[])        # one pass over the mini subset's 10,000 images (79 batches) per stage
 FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9, 0.95, 0.99],
             protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head', 'l2sp', 'ewc', 'joint'], target_size=20_000,
-            min_steps=MIN_STEPS, frontier=[1e-5, 3e-5, 1e-4, 3e-4])     # finetuning at lower learning rates: its trade-off curve
+            min_steps=MIN_STEPS, frontier=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3])     # finetuning at lower learning rates: its trade-off curve
 
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
@@ -261,6 +261,16 @@ def make_setting(a, src_train, src_test) -> str:
     return f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps} src{h}" + \
            (f' min{a.min_steps}' if a.min_steps != MIN_STEPS else '') + f' val{a.val_fraction:g}' + \
            (f' w{a.width}' if a.width != 32 else '')      # stage 2's floor, the split, the model
+
+def setting_label(setting: str) -> str:
+    "A short name for a results' `setting` (from `make_setting`): the source model's width, which sets the regime (roomy or tight)."
+    m = re.search(r' w(\d+)$', setting or '')
+    return f"SmallCNN width {m.group(1) if m else 32}"
+
+def reproduction_figure(results, path=None):
+    "The reproduction's trade-off figure (20_reproduce's and the README's): a row per model width, a panel per shift, `isolate` and `adapt` beside the baselines."
+    return plot_all_pareto(results, path, by='setting', protocols=['isolate', 'adapt'],
+                           names={r.setting: setting_label(r.setting) for r in results})
 
 def run(argv=None, state: dict | None = None):
     "Run the command with `argv`; returns the result records. `state['saved']` counts the records saved so far (for Ctrl-C)."

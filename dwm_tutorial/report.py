@@ -8,12 +8,13 @@ import hashlib, json
 from dataclasses import asdict, is_dataclass
 
 from .data import atomic_write
-from .masks import plot_layer_density
+from .masks import METHODS, plot_layer_density
 from .transfer import NO_MASK, TransferResult, new_defaults
 
 # %% auto #0
 __all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'BASELINE_LABELS', 'summarize', 'format_table', 'pareto_points',
-           'plot_pareto', 'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density', 'plot_curves']
+           'method_colors', 'plot_pareto', 'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density',
+           'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
 TABLE_COLS = ('shift', 'protocol', 'method', 'option', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
@@ -78,10 +79,16 @@ def _place_labels(ax, items, fontsize=6, reach: int = 4):
         taken.append((px, py + dy))
         ax.annotate(text, (x, y), fontsize=fontsize, xytext=(4, dy), textcoords='offset points', color=color)
 
+def method_colors(methods=()) -> dict:
+    "A colour per mask method, the same in every figure: the colour-blind palette in `METHODS` order, other names after them; baselines ('none') grey."
+    import seaborn as sns
+    names = list(METHODS) + sorted(set(methods) - set(METHODS) - {'none'})
+    return dict(zip(names, sns.color_palette('colorblind', len(names)))) | {'none': 'dimgray'}
+
 def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None, kind: str = 'rt',
-                protocols=None, finetune: str = 'point'):
-    "One shift's runs: retention R against relative target T (`kind='rt'`), or source against target accuracy (`'acc'`); error bars are the std over seeds. `protocols` picks which to draw; `finetune='line'` marks plain finetuning by a line (for zoomed panels) instead of a point."
-    import matplotlib.pyplot as plt, seaborn as sns
+                protocols=None, finetune: str = 'point', legend: bool = True):
+    "One shift's runs: retention R against relative target T (`kind='rt'`), or source against target accuracy (`'acc'`); error bars are the std over seeds. `protocols` picks which to draw; `finetune='line'` marks plain finetuning by a line (for zoomed panels) instead of a point; `legend=False` leaves the legend to another panel."
+    import matplotlib.pyplot as plt
     if kind not in ('rt', 'acc'): raise ValueError(f"kind is 'rt' (retention vs relative target) or 'acc' (accuracies), got {kind!r}")
     if finetune not in ('point', 'line', None): raise ValueError(f"finetune is 'point', 'line' or None, got {finetune!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))      # in order of appearance
@@ -91,8 +98,7 @@ def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None
     xk, yk = ('relative_target', 'retention') if kind == 'rt' else ('target_after', 'source_after')
     rs = [r for r in rs if r.get(xk) is not None and r.get(yk) is not None]
     ax = ax or plt.subplots(figsize=(6.4, 4.6))[1]
-    methods = sorted({r.method for r in results if r.protocol != 'finetune'})     # the same colours in every panel
-    colors = dict(zip([m for m in methods if m != 'none'], sns.color_palette('colorblind', len(methods))), none='dimgray')
+    colors = method_colors({r.method for r in results})                              # the same colours in every figure
     runs = [r for r in rs if r['protocol'] != 'finetune' and (protocols is None or r['protocol'] in protocols or r['method'] == 'none')]
     labels = []
     for (m, p) in sorted({(r['method'], r['protocol']) for r in runs}):
@@ -128,24 +134,40 @@ def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None
     ax.grid(alpha=.3); ax.margins(0.12)
     _place_labels(ax, labels)
     ax.set_title(title or (f'what each run kept and got: {shift}' if kind == 'rt' else f'source vs target accuracy: {shift}'))
-    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9, borderaxespad=0)    # beside the data, never over it
+    if legend: ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9, borderaxespad=0)   # beside the data
     return ax
 
-def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift'):
-    "Pareto panels: one per shift (`by='shift'`), or a row per shift and a zoomed panel per protocol (`by='protocol'`); saved to `path` (PNG) if given."
+def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift', protocols=None, names: dict | None = None):
+    "Pareto panels: one per shift (`by='shift'`); a row per shift and a zoomed panel per protocol (`by='protocol'`); or a row per training `setting` (e.g. a roomy and a tight model) and a panel per shift on shared axes, one legend (`by='setting'`, rows titled by `names[setting]`). `protocols` picks the masked protocols drawn (`by='shift'`/`'setting'`; baselines are always drawn); saved to `path` (PNG) if given."
     import matplotlib.pyplot as plt
-    if by not in ('shift', 'protocol'): raise ValueError(f"by is 'shift' or 'protocol', got {by!r}")
+    if by not in ('shift', 'protocol', 'setting'): raise ValueError(f"by is 'shift', 'protocol' or 'setting', got {by!r}")
     shifts = list(dict.fromkeys(r.shift for r in results))
+    if by == 'setting':
+        sets = list(dict.fromkeys(r.setting for r in results))
+        fig, axs = plt.subplots(len(sets), len(shifts), figsize=(5.2 * len(shifts) + 2.6, 4.2 * len(sets)), squeeze=False,
+                                sharex=True, sharey=True)
+        for i, st in enumerate(sets):
+            for j, s in enumerate(shifts):
+                plot_pareto([r for r in results if r.setting == st], s, ax=axs[i][j], kind=kind, protocols=protocols,
+                            title=f"{(names or {}).get(st, st)} · {s}", legend=False)
+        handles = {}                                     # one legend for every row: each entry once
+        for ax in axs.flat: handles.update({l: h for h, l in zip(*ax.get_legend_handles_labels()) if l not in handles})
+        axs[0][-1].legend(handles.values(), handles.keys(), fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9,
+                          borderaxespad=0)
+        fig.tight_layout()
+        if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
+        return fig
     protos = [p for p in dict.fromkeys(r.protocol for r in results) if p not in NO_MASK] if by == 'protocol' else [None]   # baselines: in every panel
     fig, axs = plt.subplots(len(shifts) if by == 'protocol' else 1, len(protos) if by == 'protocol' else len(shifts),
                             figsize=(6.2 * len(protos), 4.0 * len(shifts)) if by == 'protocol' else (10.0 * len(shifts), 5.2), squeeze=False)
     for i, s in enumerate(shifts):
-        if by == 'shift': plot_pareto(results, s, ax=axs[0][i], kind=kind); continue
+        if by == 'shift': plot_pareto(results, s, ax=axs[0][i], kind=kind, protocols=protocols); continue
         for j, p in enumerate(protos):
             plot_pareto(results, s, ax=axs[i][j], kind=kind, protocols=[p], finetune='line', title=f'{p} · {s}')
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
+
 
 # %% ../nbs/05_report.ipynb #dig1ex
 def records_digest(results) -> str:

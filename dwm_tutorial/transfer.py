@@ -14,7 +14,7 @@ from torch import nn
 from .data import (SHIFTS, VAL_FRACTION, ImageDataset, atomic_write, check_item, make_domains, make_loader,
                                random_subset, split_validation)
 from .masks import (CONTROLS, LEARNED, METHODS, add_masks, maskable_layers, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
-                                pack_masks, sparsity as mask_sparsity)
+                                mask_lr as schedule_lr, pack_masks, sparsity as mask_sparsity)
 from .train import MIN_STEPS, check_fit_args, check_seed, evaluate, fit, get_device, n_outputs, run_steps
 
 try: import fcntl
@@ -22,13 +22,14 @@ except ImportError: fcntl = None      # Windows: msvcrt (see results_lock)
 
 # %% auto #0
 __all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'REGULARISED', 'V4_FIELDS', 'FORMATS', 'LOCK_NAME', 'REG_DEFAULTS',
-           'FISHER_ITEMS', 'MASK_OPTIONS', 'METHOD_OPTIONS', 'TransferResult', 'save_records', 'save_results',
-           'new_defaults', 'read_results', 'load_results', 'results_lock', 'union_records', 'merge_results', 'unique',
-           'as_names', 'check_sparsity', 'check_names', 'check_data', 'check_run', 'SourceMask', 'source_mask',
-           'freeze_entries', 'isolated_source', 'restored_source', 'view_state', 'kept_for', 'payload_bits',
-           'storage_bits', 'source_data_needed', 'l2sp_penalty', 'fisher_diagonal', 'ewc_penalty', 'joined',
-           'head_params', 'head_only', 'check_transfer', 'transfer_runs', 'transfer', 'spec_keys', 'check_target_name',
-           'plan_runs', 'grid_targets', 'grid_executor', 'run_grid']
+           'FISHER_ITEMS', 'STAGE2_LR', 'LR_DEFAULTS', 'ADAPT_LR_FACTOR', 'MASK_OPTIONS', 'METHOD_OPTIONS',
+           'TransferResult', 'save_records', 'save_results', 'new_defaults', 'read_results', 'load_results',
+           'results_lock', 'union_records', 'merge_results', 'unique', 'as_names', 'check_sparsity', 'check_names',
+           'check_data', 'check_run', 'SourceMask', 'source_mask', 'freeze_entries', 'isolated_source',
+           'restored_source', 'view_state', 'kept_for', 'payload_bits', 'storage_bits', 'source_data_needed',
+           'l2sp_penalty', 'fisher_diagonal', 'ewc_penalty', 'joined', 'default_lr', 'head_params', 'head_only',
+           'check_transfer', 'transfer_runs', 'transfer', 'spec_keys', 'check_target_name', 'plan_runs', 'grid_targets',
+           'grid_executor', 'run_grid']
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 5
@@ -414,7 +415,7 @@ def storage_bits(*views) -> int:
     return min(sum(payload_bits(kept_for(v, b)) for v in views) for b in bases)
 
 # %% ../nbs/04_transfer.ipynb #f2b3c4d5
-REG_DEFAULTS = dict(l2sp=0.1, ewc=10 ** 3.5)    # alpha and lambda chosen on validation (bench/results/sweep_rot90_head_reg.json, 04c_tune)
+REG_DEFAULTS = dict(l2sp=10 ** -0.5, ewc=1.0)           # alpha and lambda chosen on validation (04c_tune: the sweeps on two shifts)
 FISHER_ITEMS = 2048                             # source images the EWC Fisher is averaged over
 
 def source_data_needed(protocol: str, method: str | None = None) -> str:
@@ -448,9 +449,11 @@ def fisher_diagonal(model, ds, n: int = FISHER_ITEMS, seed: int = 0, bs: int = 1
     return {k: v / count for k, v in out.items()}
 
 def ewc_penalty(source_model, strength: float, source_train=None, seed: int = 0):
-    "`extra_loss` for `fit`: strength/2 * the Fisher-weighted squared distance from the source weights (the Fisher from `source_train`)."
+    "`extra_loss` for `fit`: strength/2 * the Fisher-weighted squared distance from the source weights (the Fisher from `source_train`, scaled to mean 1)."
     if source_train is None: raise ValueError("ewc needs the source training data, to compute the Fisher before the target is learned")
     fisher, ref = fisher_diagonal(source_model, source_train, seed=seed), {n: p.detach().clone() for n, p in source_model.named_parameters()}
+    mean = torch.cat([f.flatten() for f in fisher.values()]).mean().clamp_min(1e-12)   # one strength, any model size
+    fisher = {n: f / mean for n, f in fisher.items()}
     return lambda m: strength / 2 * sum((fisher[n] * (p - ref[n]) ** 2).sum() for n, p in m.named_parameters() if n in fisher)
 
 def joined(source_train, target_train):
@@ -460,6 +463,16 @@ def joined(source_train, target_train):
         return ImageDataset(torch.cat([source_train[:][0], target_train[:][0]]), torch.cat([source_train.labels, target_train.labels]),
                             source_train.classes)
     return torch.utils.data.ConcatDataset([source_train, target_train])
+
+# %% ../nbs/04_transfer.ipynb #lr1c2d3e
+STAGE2_LR = 1e-3                                                   # Adam's usual rate: protect/isolate, l2sp, ewc, joint
+LR_DEFAULTS = dict(finetune=10 ** -2.5, head=10 ** -1.5, adapt=1e-2)   # chosen on validation (04c_tune; adapt: adapt_head_lr.json)
+ADAPT_LR_FACTOR = dict(ste=1.0, gumbel=10 ** 0.5, topk=10 ** 0.5)      # adapt's mask rate, as a factor on masks.mask_lr
+
+def default_lr(protocol: str) -> float:
+    "Stage 2's learning rate for `protocol` when none is given: its tuned one, else `STAGE2_LR`."
+    return LR_DEFAULTS.get(protocol, STAGE2_LR)
+
 
 # %% ../nbs/04_transfer.ipynb #c6199911
 def _n_params(model) -> int: return sum(p.numel() for p in model.parameters())     # a shared Parameter is listed once
@@ -479,9 +492,9 @@ def head_only(source_model, target_train, fit_kw: dict) -> tuple:
 MASK_OPTIONS = tuple(k for k in inspect.signature(add_masks).parameters if k not in ('model', 'method', 'sparsity', 'seed', 'masks'))
 METHOD_OPTIONS = dict(tau=('gumbel',), threshold=('ste',), init=('ste', 'gumbel'), penalty=('ste', 'gumbel'))   # options of some methods only
 
-def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=1e-3, opt=None, momentum=None, weight_decay=None,
+def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=None, opt=None, momentum=None, weight_decay=None,
                    seed=0, device=None, max_steps=None, min_steps=MIN_STEPS, src_mask=None, strength=None, mask_lr=None, **mask_kw) -> dict:
-    "Every argument of `transfer_runs` checked before any work: unknown keywords raise TypeError naming them, options a protocol or method cannot use are refused. Returns the protocols and the optimizer settings resolved."
+    "Every argument of `transfer_runs` checked before any work: unknown keywords raise TypeError naming them, options a protocol or method cannot use are refused. Returns the protocols and the optimizer settings resolved (`lr=None`: the protocol's `default_lr`)."
     protocols = tuple(unique(as_names(protocols, 'protocols')))
     if not protocols: raise ValueError(f"protocols is empty: give at least one of {', '.join(PROTOCOLS)}")
     for p in protocols: check_run(p, method, sparsity)
@@ -513,6 +526,7 @@ def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=1e-3
                              f"weights); {protocols[0]} with {method} has none: leave it out")
         check_fit_args(lr=mask_lr)
     opts = dict(opt=opt or 'adam', momentum=0.9 if momentum is None else momentum, weight_decay=0.0 if weight_decay is None else weight_decay)
+    lr = default_lr(protocols[0]) if lr is None else lr
     check_fit_args(epochs=epochs, lr=lr, max_steps=max_steps, min_steps=min_steps, seed=seed, **opts)
     if isinstance(mask_epochs, bool) or not isinstance(mask_epochs, int) or mask_epochs < 1:
         raise ValueError(f"mask_epochs must be a whole number >= 1, got {mask_epochs!r}")
@@ -521,7 +535,7 @@ def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=1e-3
         if not isinstance(src_mask, SourceMask): raise TypeError(f"src_mask must be a SourceMask (from source_mask), got {type(src_mask).__name__}")
         if (src_mask.method, src_mask.target_sparsity) != (method, sparsity):
             raise ValueError(f"src_mask was made with {src_mask.method} at sparsity {src_mask.target_sparsity}, not {method} at {sparsity}")
-    return dict(protocols=protocols, **opts)
+    return dict(protocols=protocols, lr=lr, **opts)
 
 def _frozen_count(model, masks: dict) -> int:
     "Weight entries that `masks` freeze, a tensor shared by several layers counted once (the union of its layers' masks)."
@@ -533,7 +547,7 @@ def _frozen_count(model, masks: dict) -> int:
 
 def transfer_runs(source_model, source_train, source_test, target_train, target_test, protocols=('isolate',),
                   method: str | None = 'topk', sparsity: float | None = 0.8, shift: str = 'custom', epochs: int = 1,
-                  mask_epochs: int = 1, lr: float = 1e-3, opt: str | None = None, momentum: float | None = None, weight_decay: float | None = None,
+                  mask_epochs: int = 1, lr: float | None = None, opt: str | None = None, momentum: float | None = None, weight_decay: float | None = None,
                   seed: int = 0, device=None, max_steps: int | None = None, src_mask: SourceMask | None = None,
                   progress: bool = True, setting: str = '', baseline: tuple | None = None, reference: float | None = None,
                   min_steps: int = MIN_STEPS, source_val=None, target_val=None, strength: float | None = None,
@@ -541,7 +555,7 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
     "Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results, target model)`. Everything is checked first (`check_transfer`). With validation sets, records carry their accuracies and `adapt`'s guard runs (see below)."
     chk = check_transfer(protocols, method, sparsity, epochs, mask_epochs, lr, opt, momentum, weight_decay, seed, device, max_steps,
                          min_steps, src_mask, strength, mask_lr, **mask_kw)
-    protocols, opt, momentum, weight_decay = chk['protocols'], chk['opt'], chk['momentum'], chk['weight_decay']
+    protocols, lr, opt, momentum, weight_decay = chk['protocols'], chk['lr'], chk['opt'], chk['momentum'], chk['weight_decay']
     check_data(source_train=source_train, source_test=source_test, target_train=target_train, target_test=target_test,
                **{k: v for k, v in (('source_val', source_val), ('target_val', target_val)) if v is not None})
     check_run(protocols[0], method, sparsity, (source_train, source_test), (target_train, target_test), source_model)
@@ -597,12 +611,13 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
                for p in protocols]
     else:  # adapt: a target mask on the frozen source weights, plus the target's own head and biases
         add_masks(net, method, sparsity=sparsity, seed=seed, **mask_kw)
+        if mask_lr is None: mask_lr = ADAPT_LR_FACTOR.get(method, 1.0) * schedule_lr(method, n_target)
         run = learn_masks(net, target_train, epochs=epochs, lr=mask_lr, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps,
                           progress=progress, train_other=True, other_lr=lr)
         reached, dens = run.sparsity, run.layer_density
         n_other = sum(p.numel() for n, p in net.named_parameters() if 'parametrizations' not in n)
         if guard and target_val is not None:      # read on validation only: the test set is read once, below
-            head, n_head = head_net or head_only(source_model, target_train, fit_kw)
+            head, n_head = head_net or head_only(source_model, target_train, dict(fit_kw, lr=default_lr('head')))
             a_val, h_val = evaluate(net, target_val), evaluate(head, target_val)
             if a_val < h_val:
                 note = (f"guard: the {method} mask at sparsity {sparsity:g} scored {a_val:.3f} on the target's validation set, below "

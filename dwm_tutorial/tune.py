@@ -10,11 +10,11 @@ import torch
 from .data import VAL_FRACTION, atomic_write, split_validation
 from .masks import LEARNED, mask_lr
 from .train import MIN_STEPS, check_seed, run_steps
-from .transfer import REG_DEFAULTS, check_data, check_sparsity, transfer_runs
+from .transfer import ADAPT_LR_FACTOR, LR_DEFAULTS, REG_DEFAULTS, check_data, check_sparsity, transfer_runs
 
 # %% auto #0
 __all__ = ['POINTS', 'DECADES', 'TARGET', 'BALANCED', 'REFERENCES', 'ENTRIES', 'knob_values', 'score_se', 'choose', 'rechoose',
-           'sweep', 'chosen_defaults', 'plot_sweep']
+           'sweep', 'chosen_defaults', 'combine', 'plot_sweep']
 
 # %% ../nbs/04c_tune.ipynb #a6c7385e
 POINTS, DECADES = 5, 2.0
@@ -22,18 +22,18 @@ TARGET, BALANCED = 'target validation accuracy', 'mean of source and target vali
 REFERENCES = dict(ste='Piggyback (Mallya et al., 2018): Adam, lr 1e-4 on real-valued scores',
                   gumbel='Csordás et al. (2021): Adam, lr 1e-2 on the logits',
                   topk='edge-popup (Ramanujan et al., 2020): SGD, lr 0.1 with cosine decay')
-ENTRIES = {f'{p}/{m}': dict(protocol=p, method=m, knob='mask_lr', centre=1.0, criterion=TARGET if p == 'adapt' else BALANCED,
+ENTRIES = {f'{p}/{m}': dict(protocol=p, method=m, knob='mask_lr', centre=ADAPT_LR_FACTOR[m] if p == 'adapt' else 1.0, criterion=TARGET if p == 'adapt' else BALANCED,
                             reference=REFERENCES[m]) for p in ('adapt', 'isolate') for m in LEARNED} | {
     'isolate/magnitude_retrain': dict(protocol='isolate', method='magnitude_retrain', knob='mask_lr', centre=1e-3, criterion=BALANCED,
                                       reference='PackNet (Mallya & Lazebnik, 2018): retrains the kept weights with SGD, lr 1e-3'),
-    'finetune': dict(protocol='finetune', method=None, knob='lr', centre=1e-3, criterion=TARGET,
+    'finetune': dict(protocol='finetune', method=None, knob='lr', centre=LR_DEFAULTS['finetune'], criterion=TARGET,
                      reference='Adam (Kingma & Ba, 2015): lr 1e-3'),
-    'head': dict(protocol='head', method=None, knob='lr', centre=1e-3, criterion=TARGET,
-                 reference="the control adapt's guard compares with: Adam on the head and biases, lr 1e-3 as finetuning"),
+    'head': dict(protocol='head', method=None, knob='lr', centre=LR_DEFAULTS['head'], criterion=TARGET,
+                 reference="the control adapt's guard compares with: Adam on the head and biases, lr 1e-3, finetuning's untuned rate"),
     'l2sp': dict(protocol='l2sp', method=None, knob='strength', centre=REG_DEFAULTS['l2sp'], criterion=BALANCED,
                  reference='L2-SP (Li et al., 2018): alpha 0.01 to 0.1'),
     'ewc': dict(protocol='ewc', method=None, knob='strength', centre=REG_DEFAULTS['ewc'], criterion=BALANCED,
-                reference='EWC (Kirkpatrick et al., 2017): lambda chosen per task; 1e2 to 1e4 common on MNIST variants'),
+                reference='EWC (Kirkpatrick et al., 2017): lambda chosen per task, 1e2 to 1e4 common on MNIST variants (raw Fisher; here it is scaled to mean 1)'),
 }
 
 def knob_values(centre: float, points: int = POINTS, decades: float = DECADES) -> list[float]:
@@ -88,6 +88,8 @@ def _config(entries, points, decades, val_fraction, sparsity, seed, n_src, n_tgt
     return dict(points=points, decades=decades, val_fraction=val_fraction, sparsity=sparsity, seed=seed, source=source_id,
                 n_source_train=n_src, n_target_train=n_tgt, **{k: v for k, v in sorted(kw.items()) if isinstance(v, (int, float, str, type(None)))})
 
+def _key(v: float) -> float: return float(f'{v:.10g}')       # 10**-0.5 and 0.1 * 10**0.5: one value
+
 def sweep(source_model, source_train, target_train, entries=None, points: int = POINTS, decades: float = DECADES,
           val_fraction: float = VAL_FRACTION, sparsity: float = 0.8, seed: int = 0, path=None, progress: bool = True,
           shift: str = 'custom', source_id: str = '', **kw) -> dict:
@@ -113,10 +115,10 @@ def sweep(source_model, source_train, target_train, entries=None, points: int = 
     bar = tqdm(total=len(names) * points, desc='sweep', disable=not progress)
     for name in names:
         e = ENTRIES[name]
-        curve = {p['value']: p for p in old.get(name, {}).get('curve', [])}
+        curve = {_key(p['value']): p for p in old.get(name, {}).get('curve', [])}     # a value run before is not run again
         for v in knob_values(e['centre'], points, decades):
-            if v not in curve:
-                curve[v] = _point(e, v, source_model, src_fit, src_val, tgt_fit, tgt_val, sparsity, seed, kw)
+            if _key(v) not in curve:
+                curve[_key(v)] = _point(e, v, source_model, src_fit, src_val, tgt_fit, tgt_val, sparsity, seed, kw)
             bar.update()
             pts = [curve[x] for x in sorted(curve)]
             out['entries'][name] = dict(e, curve=pts)
@@ -130,6 +132,30 @@ def chosen_defaults(result: dict) -> dict:
     "`{entry: (knob, chosen value, centre)}` of a sweep's result (or its JSON file's path)."
     if not isinstance(result, dict): result = json.loads(Path(result).read_text())
     return {n: (e['knob'], e['chosen'], e['centre']) for n, e in result['entries'].items()}
+
+# %% ../nbs/04c_tune.ipynb #cb1c2d3e
+def _se(p: dict, e: dict, cfg: dict) -> float: return score_se(p, e['criterion'], cfg['n_source_val'], cfg['n_target_val'])
+
+def combine(results, centres: dict | None = None) -> dict:
+    "Sweeps on several shifts (results or JSON paths) as one curve per entry: the mean score over the shifts at the values all of them ran, its standard error, and the one-SE `chosen` value nearest `centres[entry]` (default: the centre in `ENTRIES`, the current default)."
+    runs = {}                                               # (entry, shift) -> {value: (score, se)}
+    for r in results:
+        if not isinstance(r, dict): r = json.loads(Path(r).read_text())
+        for name, e in r['entries'].items():
+            runs.setdefault((name, r['shift']), {}).update({_key(p['value']): (p['score'], _se(p, e, r['config'])) for p in e['curve']})
+    out = {}
+    for name in dict.fromkeys(n for n, _ in runs):
+        shifts = sorted(s for n, s in runs if n == name)
+        values = sorted(set.intersection(*(set(runs[name, s]) for s in shifts)))
+        curve = [dict(value=v, score=sum(runs[name, s][v][0] for s in shifts) / len(shifts),
+                      se=math.sqrt(sum(runs[name, s][v][1] ** 2 for s in shifts)) / len(shifts)) for v in values]
+        centre = (centres or {}).get(name, ENTRIES[name]['centre'] if name in ENTRIES else 1.0)
+        best = max(curve, key=lambda p: p['score'])
+        near = [p for p in curve if p['score'] >= best['score'] - best['se']]
+        chosen = min(near, key=lambda p: (abs(math.log10(p['value'] / centre)), -p['score']))['value']
+        out[name] = dict(shifts=shifts, curve=curve, best=best['value'], centre=centre, chosen=chosen)
+    return out
+
 
 # %% ../nbs/04c_tune.ipynb #d28d611b
 def plot_sweep(result, axs=None):

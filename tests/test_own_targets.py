@@ -38,7 +38,7 @@ def test_grid_on_a_target_given_as_data(pair, tmp_path):
         if r.protocol == 'isolate': assert r.source_after == r.source_masked            # the source served through its mask
         if r.protocol == 'adapt': assert r.source_after == r.source_before and r.forgetting == 0
         if r.protocol != 'finetune': assert math.isclose(r.relative_target, r.target_after / ft.target_after, rel_tol=1e-5)
-        if r.sparsity is not None: assert abs(r.sparsity - 0.8) <= 0.02
+        if r.sparsity is not None and not r.note: assert abs(r.sparsity - 0.8) <= 0.02   # (a note: the guard kept the control)
     assert load_results(tmp_path / 'r.csv') == res                                    # saved under the target's own name
 
 

@@ -81,24 +81,28 @@ def test_adapt_at_or_above_head_on_a_hard_shift(hard):
 
 
 def test_guard_keeps_the_head_when_the_mask_is_worse(hard):
-    "A mask that cannot learn (lr 1e-9: the scores stay where they began, so the cut keeps an arbitrary tenth of the weights) falls below the head-only control on validation: the guard keeps the control, and says so."
+    "A mask that cannot learn (lr 1e-9: the scores stay where they began, so the cut keeps an arbitrary hundredth of the weights) falls below the head-only control on validation: the guard keeps the control, and says so."
     model, data, vals = hard
-    (head,), _ = transfer_runs(model, *data, ('head',), None, None, min_steps=120, progress=False, **vals)
-    with pytest.warns(UserWarning, match='guard: the ste mask at sparsity 0.9'):
-        (r,), net = transfer_runs(model, *data, ('adapt',), 'ste', 0.9, min_steps=120, progress=False, mask_lr=1e-9, **vals)
+    (head,), head_net = transfer_runs(model, *data, ('head',), None, None, min_steps=120, progress=False, lr=1e-2, **vals)
+    n_head = round(head.trainable_fraction * sum(p.numel() for p in head_net.parameters()))
+    with pytest.warns(UserWarning, match='guard: the ste mask at sparsity 0.99'):
+        (r,), net = transfer_runs(model, *data, ('adapt',), 'ste', 0.99, min_steps=120, progress=False, mask_lr=1e-9,
+                                  head_net=(head_net, n_head), **vals)
     assert r.note.startswith('guard:') and r.sparsity == 0.0 and r.target_val >= head.target_val
     assert r.target_after == head.target_after and r.storage_bits == head.storage_bits       # the control itself, trained alike
-    (off,), _ = transfer_runs(model, *data, ('adapt',), 'ste', 0.9, min_steps=120, progress=False, mask_lr=1e-9, guard=False, **vals)
-    assert off.note == '' and off.target_val < head.target_val and abs(off.sparsity - 0.9) < 0.02
-    (plain,), _ = transfer_runs(model, *data, ('adapt',), 'ste', 0.9, min_steps=120, progress=False, mask_lr=1e-9)
+    (off,), _ = transfer_runs(model, *data, ('adapt',), 'ste', 0.99, min_steps=120, progress=False, mask_lr=1e-9, guard=False, **vals)
+    assert off.note == '' and off.target_val < head.target_val and abs(off.sparsity - 0.99) < 0.02
+    (plain,), _ = transfer_runs(model, *data, ('adapt',), 'ste', 0.99, min_steps=120, progress=False, mask_lr=1e-9)
     assert plain.note == '' and plain.target_val is None            # no validation set: no guard, and nothing to read it on
 
 
 def test_baselines_pull_towards_the_source(hard):
-    "L2-SP and EWC with a strong pull forget less than finetuning; with strength 0 they are finetuning exactly."
+    "L2-SP and EWC with a strong pull forget less than finetuning; with strength 0 they are finetuning at their rate exactly."
+    from dwm_tutorial.transfer import STAGE2_LR, default_lr
     model, data, vals = hard
     kw = dict(min_steps=120, progress=False)
-    ft = transfer(model, *data, 'finetune', None, None, **kw)
+    assert default_lr('l2sp') == default_lr('ewc') == STAGE2_LR
+    ft = transfer(model, *data, 'finetune', None, None, lr=STAGE2_LR, **kw)
     for p in ('l2sp', 'ewc'):
         zero = transfer(model, *data, p, None, None, strength=0.0, **kw)
         assert (zero.source_after, zero.target_after) == (ft.source_after, ft.target_after)
@@ -148,3 +152,46 @@ def test_grid_options_checked(mini):
         plan_runs(['rot90'], frontier=[-1])
     code, _, err = cli('--sequence', '--width', '4')
     assert code == 2 and "--width shapes the grid's source model; --sequence trains its own" in err
+
+
+def test_defaults_are_the_sweeps_one_se_choice():
+    "Every default the sweep tunes is the one-SE choice on the mean validation curve of the committed sweeps (two shifts or more)."
+    import math
+    from pathlib import Path
+    from dwm_tutorial.transfer import ADAPT_LR_FACTOR, LR_DEFAULTS, REG_DEFAULTS
+    from dwm_tutorial.tune import ENTRIES, combine
+    files = sorted((Path(__file__).parent.parent / 'bench' / 'results').glob('sweep_*.json'))
+    res = combine(files)
+    assert set(res) == set(ENTRIES)
+    for name, e in res.items():
+        assert len(e['shifts']) >= 2 and len(e['curve']) >= 5, (name, e['shifts'], len(e['curve']))
+        assert math.isclose(e['chosen'], ENTRIES[name]['centre'], rel_tol=1e-6), (name, e['chosen'], ENTRIES[name]['centre'])
+    # the centres are the package's defaults (ENTRIES reads them; isolate's factor 1 is masks.mask_lr itself)
+    assert [ENTRIES[f'adapt/{m}']['centre'] for m in LEARNED] == [ADAPT_LR_FACTOR[m] for m in LEARNED]
+    assert (ENTRIES['finetune']['centre'], ENTRIES['head']['centre']) == (LR_DEFAULTS['finetune'], LR_DEFAULTS['head'])
+    assert (ENTRIES['l2sp']['centre'], ENTRIES['ewc']['centre']) == (REG_DEFAULTS['l2sp'], REG_DEFAULTS['ewc'])
+
+
+def test_adapt_head_rate_is_the_checks_best():
+    "adapt's head-and-bias rate (no sweep entry) is the value with the best mean validation score in its three-value check."
+    from pathlib import Path
+    from dwm_tutorial.transfer import LR_DEFAULTS
+    res = json.loads((Path(__file__).parent.parent / 'bench' / 'results' / 'adapt_head_lr.json').read_text())
+    scores = {}
+    for curves in res['runs'].values():
+        for pts in curves.values():
+            for p in pts: scores.setdefault(round(p['value'], 8), []).append(p['score'])
+    assert len(res['runs']) >= 2 and all(len(v) == len(res['runs']) * 3 for v in scores.values())
+    best = max(scores, key=lambda v: sum(scores[v]) / len(scores[v]))
+    assert abs(best - LR_DEFAULTS['adapt']) < 1e-9, (best, LR_DEFAULTS['adapt'])
+
+
+@pytest.mark.xfail(strict=True, reason="known, issue 19: the head control's rate chosen on full Fashion-MNIST (3.16e-2) sits "
+                   "next to a cliff (1e-1 already scores lower there) and diverges on this small hard shift; adapt's head rate, 1e-2, does not")
+def test_head_default_learns_on_a_hard_shift(hard):
+    "The head-only control at its default rate learns a small hard shift at least as well as at adapt's head rate."
+    from dwm_tutorial.transfer import LR_DEFAULTS
+    model, data, vals = hard
+    (dflt,), _ = transfer_runs(model, *data, ('head',), None, None, min_steps=120, progress=False, **vals)
+    (same,), _ = transfer_runs(model, *data, ('head',), None, None, min_steps=120, progress=False, lr=LR_DEFAULTS['adapt'], **vals)
+    assert dflt.target_val >= same.target_val - 0.02
