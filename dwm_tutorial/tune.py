@@ -128,9 +128,11 @@ def sweep(source_model, source_train, target_train, entries=None, points: int = 
     return out
 
 # %% ../nbs/04c_tune.ipynb #969a7910
+def _read(result) -> dict: return result if isinstance(result, dict) else json.loads(Path(result).read_text())   # a result or its file
+
 def chosen_defaults(result: dict) -> dict:
     "`{entry: (knob, chosen value, centre)}` of a sweep's result (or its JSON file's path)."
-    if not isinstance(result, dict): result = json.loads(Path(result).read_text())
+    result = _read(result)
     return {n: (e['knob'], e['chosen'], e['centre']) for n, e in result['entries'].items()}
 
 # %% ../nbs/04c_tune.ipynb #cb1c2d3e
@@ -139,8 +141,7 @@ def _se(p: dict, e: dict, cfg: dict) -> float: return score_se(p, e['criterion']
 def combine(results, centres: dict | None = None) -> dict:
     "Sweeps on several shifts (results or JSON paths) as one curve per entry: the mean score over the shifts at the values all of them ran, its standard error, and the one-SE `chosen` value nearest `centres[entry]` (default: the centre in `ENTRIES`, the current default)."
     runs = {}                                               # (entry, shift) -> {value: (score, se)}
-    for r in results:
-        if not isinstance(r, dict): r = json.loads(Path(r).read_text())
+    for r in map(_read, results):
         for name, e in r['entries'].items():
             runs.setdefault((name, r['shift']), {}).update({_key(p['value']): (p['score'], _se(p, e, r['config'])) for p in e['curve']})
     out = {}
@@ -161,8 +162,7 @@ def combine(results, centres: dict | None = None) -> dict:
 def plot_sweep(result, axs=None):
     "One panel per entry of a sweep's result (or JSON path): validation score against the knob, the chosen value circled."
     import matplotlib.pyplot as plt
-    if not isinstance(result, dict): result = json.loads(Path(result).read_text())
-    es = result['entries']
+    es = _read(result)['entries']
     if axs is None:
         cols = min(5, len(es)); rows = math.ceil(len(es) / cols)
         axs = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.3 * rows), squeeze=False, sharey=True)[1].ravel()
