@@ -23,7 +23,8 @@ from .tune import BALANCED, DECADES, ENTRIES, POINTS, TARGET, sweep
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'STEP_SECONDS', 'make_parser', 'parse_args', 'check_out', 'check_args', 'sparsity_warnings',
            'run_key', 'grid_steps', 'RunBar', 'plan_line', 'debugging', 'shown', 'load_data', 'model_fn',
-           'source_cache', 'make_setting', 'setting_label', 'reproduction_figure', 'run', 'run_sweep', 'main']
+           'source_cache', 'grid_source', 'make_setting', 'setting_label', 'reproduction_figure', 'run', 'run_sweep',
+           'main', 'lesson_setup']
 
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
@@ -249,8 +250,15 @@ def model_fn(a):
     return lambda: SmallCNN(width=a.width, hidden=4 * a.width)
 
 def source_cache(out, data: str, seed: int, width: int = 32, val_fraction: float = VAL_FRACTION) -> Path:
-    "Where the grid's source model of a seed is cached: one file per data, width and validation split (each makes another model; `--sequence` and the lessons train on the whole training set, as `source_<data>_s<seed>.pt`)."
+    "Where the grid's source model of a seed is cached: one file per data, width and validation split (each makes another model; `--sequence` trains on the whole training set, as `source_<data>_s<seed>.pt`). The lessons load the same file (`lesson_setup`)."
     return Path(out) / 'cache' / f"source_{data}{'' if width == 32 else f'_w{width}'}_val{val_fraction:g}_s{seed}.pt"
+
+def grid_source(a, fit_train, src_test, out, seed: int = 0, progress: bool = False) -> tuple:
+    "The grid's source model of `seed` under the options `a` (`parse_args`): trained on `fit_train` (the source's training part), or loaded from `source_cache(out, ...)` when that file was made with the same settings and data. Returns `(model, meta, cache path)`."
+    cache = source_cache(out, 'root' if a.root else ('full' if a.full else 'mini'), seed, a.width, a.val_fraction)
+    model, meta = train_source(fit_train, src_test, cache=cache, model_fn=model_fn(a), epochs=a.epochs, seed=seed, device=a.device,
+                               progress=progress, max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
+    return model, meta, cache
 
 def make_setting(a, src_train, src_test) -> str:
     "The results' `setting`: the grid's options in words, and a hash of everything that decides the source model (its data included)."
@@ -300,9 +308,8 @@ def run(argv=None, state: dict | None = None):
     state.update(out=out, saved=0)
     accs, cached = {}, []
     def source_model(seed):     # one source model per seed, trained once and cached (keyed on everything that decides it)
-        cache, n0 = source_cache(out, data, seed, a.width, a.val_fraction), bar.done
-        model, meta = train_source(fit_train, src_test, cache=cache, model_fn=model_fn(a), epochs=a.epochs, seed=seed, device=a.device, progress=False,
-                                   max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
+        n0 = bar.done
+        model, meta, cache = grid_source(a, fit_train, src_test, out, seed)
         if bar.done == n0:      # not a step taken: loaded, as an earlier run with the same settings and data trained it
             bar.skip(run_steps(len(fit_train), a.epochs, 128, a.max_steps, a.min_steps)); cached.append(f'seed {seed}: {shown(cache)}')
         accs[seed] = meta.get('source_acc', float('nan'))
@@ -391,6 +398,22 @@ def main(argv=None):
             hint = ' (set DWM_DEBUG=1 to see where it happened)' if isinstance(e, RuntimeError) else ''
             print(f"dwm-reproduce: error: {e}{hint}", file=sys.stderr)
             sys.exit(1)
+
+# %% ../nbs/07_cli.ipynb #les1cd
+def lesson_setup(shift: str = 'rot90', full: bool | None = None, seed: int = 0, progress: bool = True):
+    "What a lesson starts from: the data, validation splits and source model of `dwm-reproduce` (`--full`, or the quick run when `full` is False; `None`: full except in test mode). A namespace: `model`, `source_acc`, `full`, `shift`, `source_train` and `target_train` (the parts trained on), `source_test`, `target_test`, and `vals`, the validation splits as `transfer_runs` takes them."
+    from types import SimpleNamespace
+    from dwm_tutorial.data import in_test
+    full = not in_test() if full is None else full
+    a = parse_args(['--full'] if full else [])
+    src_train, src_test = load_data(a)
+    src_fit, src_val = split_validation(src_train, a.val_fraction)
+    dom = make_domains(src_train, src_test, check_shift(shift), 0)
+    tgt_fit, tgt_val = split_validation(random_subset(dom.target_train, a.target_size, 0), a.val_fraction)
+    model, meta, _ = grid_source(a, src_fit, src_test, cache_dir().parent, seed, progress)
+    return SimpleNamespace(model=model, source_acc=meta['source_acc'], full=full, shift=shift, source_train=src_fit,
+                           source_test=src_test, target_train=tgt_fit, target_test=dom.target_test,
+                           vals=dict(source_val=src_val, target_val=tgt_val))
 
 # %% ../nbs/07_cli.ipynb #bdc03d75
 if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'dwm_tutorial.cli': main()

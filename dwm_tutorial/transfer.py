@@ -466,7 +466,7 @@ def joined(source_train, target_train):
 
 # %% ../nbs/04_transfer.ipynb #lr1c2d3e
 STAGE2_LR = 1e-3                                                   # Adam's usual rate: protect/isolate, l2sp, ewc, joint
-LR_DEFAULTS = dict(finetune=10 ** -2.5, head=10 ** -1.5, adapt=1e-2)   # chosen on validation (04c_tune; adapt: adapt_head_lr.json)
+LR_DEFAULTS = dict(finetune=10 ** -2.5, head=1e-2, adapt=1e-2)   # chosen on validation (04c_tune; adapt: adapt_head_lr.json)
 ADAPT_LR_FACTOR = dict(ste=1.0, gumbel=10 ** 0.5, topk=10 ** 0.5)      # adapt's mask rate, as a factor on masks.mask_lr
 
 def default_lr(protocol: str) -> float:

@@ -13,8 +13,8 @@ from .train import MIN_STEPS, check_seed, run_steps
 from .transfer import ADAPT_LR_FACTOR, LR_DEFAULTS, REG_DEFAULTS, check_data, check_sparsity, transfer_runs
 
 # %% auto #0
-__all__ = ['POINTS', 'DECADES', 'TARGET', 'BALANCED', 'REFERENCES', 'ENTRIES', 'knob_values', 'score_se', 'choose', 'rechoose',
-           'sweep', 'chosen_defaults', 'combine', 'plot_sweep']
+__all__ = ['POINTS', 'DECADES', 'TARGET', 'BALANCED', 'REFERENCES', 'ENTRIES', 'CLIFF', 'knob_values', 'score_se', 'steady',
+           'choose', 'rechoose', 'sweep', 'chosen_defaults', 'combine', 'plot_sweep']
 
 # %% ../nbs/04c_tune.ipynb #a6c7385e
 POINTS, DECADES = 5, 2.0
@@ -64,12 +64,21 @@ def score_se(point: dict, criterion: str, n_source_val: int, n_target_val: int) 
     if criterion == TARGET: return math.sqrt(t)
     return 0.5 * math.sqrt(point['source_val'] * (1 - point['source_val']) / n_source_val + t)
 
+CLIFF = 0.9     # a step size whose next larger one keeps less than this share of its score sits beside a collapse
+
+def steady(curve: list[dict], knob: str = 'lr') -> list[dict]:
+    "The points of `curve` whose next larger value (if swept) keeps at least `CLIFF` of their score, for a step size (`lr`, `mask_lr`: a larger step can diverge); all of them if none does, or for another knob."
+    pts = sorted({f"{p['value']:.10g}": p for p in curve[::-1]}.values(), key=lambda p: p['value'])   # a value run twice: once
+    if knob not in ('lr', 'mask_lr'): return pts
+    return [p for p, up in zip(pts, pts[1:] + [None]) if up is None or up['score'] >= CLIFF * p['score']] or pts
+
 def choose(curve: list[dict], centre: float, criterion: str = TARGET, n_source_val: int | None = None,
-           n_target_val: int | None = None) -> dict:
-    "The point nearest `centre` (log scale) among those within one standard error of the best score (the one-SE rule: a default moves only for a difference the validation set can see); without the validation sizes, the best point."
-    best = max(curve, key=lambda p: (p['score'], -abs(math.log10(p['value'] / centre))))
+           n_target_val: int | None = None, knob: str = 'lr') -> dict:
+    "Among the `steady` points, the one nearest `centre` (log scale) within one standard error of their best score (the one-SE rule: a default moves only for a difference the validation set can see); without the validation sizes, their best."
+    pool = steady(curve, knob)
+    best = max(pool, key=lambda p: (p['score'], -abs(math.log10(p['value'] / centre))))
     if not (n_source_val and n_target_val): return best
-    near = [p for p in curve if p['score'] >= best['score'] - score_se(best, criterion, n_source_val, n_target_val)]
+    near = [p for p in pool if p['score'] >= best['score'] - score_se(best, criterion, n_source_val, n_target_val)]
     return min(near, key=lambda p: (abs(math.log10(p['value'] / centre)), -p['score']))
 
 def rechoose(result: dict, n_source_val: int, n_target_val: int) -> dict:
@@ -77,9 +86,9 @@ def rechoose(result: dict, n_source_val: int, n_target_val: int) -> dict:
     out = json.loads(json.dumps(result))
     out['config'].update(n_source_val=n_source_val, n_target_val=n_target_val)
     for e in out['entries'].values():
-        best = choose(e['curve'], e['centre'])
+        best = choose(e['curve'], e['centre'], knob=e['knob'])
         e.update(best=best['value'], se=round(score_se(best, e['criterion'], n_source_val, n_target_val), 4),
-                 chosen=choose(e['curve'], e['centre'], e['criterion'], n_source_val, n_target_val)['value'])
+                 chosen=choose(e['curve'], e['centre'], e['criterion'], n_source_val, n_target_val, e['knob'])['value'])
     return out
 
 
@@ -151,8 +160,9 @@ def combine(results, centres: dict | None = None) -> dict:
         curve = [dict(value=v, score=sum(runs[name, s][v][0] for s in shifts) / len(shifts),
                       se=math.sqrt(sum(runs[name, s][v][1] ** 2 for s in shifts)) / len(shifts)) for v in values]
         centre = (centres or {}).get(name, ENTRIES[name]['centre'] if name in ENTRIES else 1.0)
-        best = max(curve, key=lambda p: p['score'])
-        near = [p for p in curve if p['score'] >= best['score'] - best['se']]
+        pool = steady(curve, ENTRIES[name]['knob'] if name in ENTRIES else 'lr')
+        best = max(pool, key=lambda p: p['score'])
+        near = [p for p in pool if p['score'] >= best['score'] - best['se']]
         chosen = min(near, key=lambda p: (abs(math.log10(p['value'] / centre)), -p['score']))['value']
         out[name] = dict(shifts=shifts, curve=curve, best=best['value'], centre=centre, chosen=chosen)
     return out

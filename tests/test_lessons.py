@@ -7,6 +7,7 @@ import pytest
 TUT = Path(__file__).resolve().parent.parent / 'nbs' / 'tutorials'
 METHOD_LESSONS = {'11_ste_masks': '1801.06519', '12_gumbel_masks': '2010.02066', '13_topk_masks': '1911.13299'}
 NEW_LESSONS = ['10a_protocols', '10b_masked_layer']
+LESSONS = sorted(p.stem for p in TUT.glob('*.ipynb'))        # every notebook of the course: lessons 1-7, 20 and the playground
 
 
 def cells(name):
@@ -23,11 +24,16 @@ def solutions(cs):
     return cs[i + 1:]
 
 
-@pytest.mark.parametrize('name', ['10_forgetting', *NEW_LESSONS, *METHOD_LESSONS])
+def test_every_lesson_is_checked():
+    assert len(LESSONS) >= 9 and {'10_forgetting', '14_many_domains', '20_reproduce', '21_sparsity_playground'} <= set(LESSONS)
+
+
+@pytest.mark.parametrize('name', LESSONS)
 def test_lesson_shape(name):
     cs = cells(name)
     md = text(cs)
-    assert 'By the end of this lesson you can' in md, f'{name}: no learning objectives'
+    assert re.search(r'By the end of this (lesson|notebook) you can', md), f'{name}: no learning objectives'
+    assert '**Prerequisites**' in md, f'{name}: no prerequisites'
     assert '## What to remember' in md, f'{name}: no "What to remember"'
     ex = re.search(r'## Exercises\n(.*?)(?=\n## |\Z)', md, re.S)
     assert ex, f'{name}: no Exercises section'
