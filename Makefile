@@ -147,9 +147,9 @@ test-nbdev2: $(NBDEV2_VENV)/.installed
 readme: setup
 	$(BIN)/python tools/make_readme.py
 
-# The README's trade-off figure, redrawn from the records 20_reproduce plotted on the full data (results/full/figure.csv;
+# The README's trade-off figure, redrawn from the records 08_reproduce plotted on the full data (results/full/figure.csv;
 # RECORDS=path/to/results.csv for others): nbs/images/pareto.csv (the records) and pareto.png (their digest inside).
-# tests/test_readme_figure.py fails when the figure, its records and 20_reproduce's output disagree.
+# tests/test_readme_figure.py fails when the figure, its records and 08_reproduce's output disagree.
 RECORDS ?= results/full/figure.csv
 readme-figure: setup
 	$(BIN)/python tools/readme_figure.py $(RECORDS)

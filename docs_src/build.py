@@ -264,7 +264,7 @@ def stage_notebook(nb, src_rel, page, pages, bases, cfg):
 
 
 def toctree(sidebar, pages):
-    "The sidebar nbdev generates (sidebar.yml), as Sphinx toctrees: top-level pages, then one per folder."
+    "The sidebar nbdev generates (sidebar.yml), as Sphinx toctrees: one per folder (the lessons), then the top-level pages (the API reference)."
     import yaml
     contents = yaml.safe_load(sidebar.read_text())['website']['sidebar']['contents']
     def doc(f): return pages[f][:-len('.html')] if f in pages else None
@@ -274,8 +274,9 @@ def toctree(sidebar, pages):
             if doc(e) and doc(e) != 'index': top.append(doc(e))
         elif isinstance(e, dict) and 'section' in e:
             items = [doc(f) for f in e.get('contents', []) if isinstance(f, str) and doc(f)]
-            groups.append((str(e['section']).replace('_', ' ').capitalize(), items))
-    groups.insert(0, ('API reference', top))
+            name = str(e['section'])
+            groups.append(('Lessons' if name == 'tutorials' else name.replace('_', ' ').capitalize(), items))
+    groups.append(('API reference', top))          # the course first: a reader starts with lesson 1
     return '\n\n'.join('```{toctree}\n:hidden:\n:caption: ' + cap + '\n\n' + '\n'.join(items) + '\n```'
                        for cap, items in groups if items)
 

@@ -276,7 +276,7 @@ def setting_label(setting: str) -> str:
     return f"SmallCNN width {m.group(1) if m else 32}"
 
 def reproduction_figure(results, path=None):
-    "The reproduction's trade-off figure (20_reproduce's and the README's): a row per model width, a panel per shift, `isolate` and `adapt` beside the baselines."
+    "The reproduction's trade-off figure (08_reproduce's and the README's): a row per model width, a panel per shift, `isolate` and `adapt` beside the baselines."
     return plot_all_pareto(results, path, by='setting', protocols=['isolate', 'adapt'],
                            names={r.setting: setting_label(r.setting) for r in results})
 

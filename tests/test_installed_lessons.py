@@ -20,7 +20,7 @@ import pytest
 from test_wheel import _link_deps, _requires, runtime_closure, wheel  # noqa: F401  (wheel: the fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = ['10_forgetting', '10b_masked_layer', '21_sparsity_playground']
+LESSONS = ['01_forgetting', '03_masked_layer', '09_sparsity_playground']
 KERNEL = ['ipykernel', 'nbclient', 'nbformat']
 SKIP_FLAGS = ('slow', 'notest')                                   # nbdev-test's tst_flags: skipped unless asked for
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != 'posix', reason='venv layout (bin/) and PATH are POSIX')]
@@ -111,4 +111,4 @@ def test_lesson_runs_from_the_installed_package_in_an_empty_folder(user_env, les
     assert not written, f'{lesson} wrote outside its folder and the cache directory: {sorted(written)[:10]}'
     assert not (work / 'data').exists(), 'the data must come from the installed package, not be downloaded'
     assert _status() == before, 'the checkout changed while the lesson ran'
-    assert (work / 'results' / 'cache' / 'source_mini_s0.pt').is_file(), sorted(_files(work))   # the cache: here
+    assert (work / 'results' / 'cache' / 'source_mini_val0.1_s0.pt').is_file(), sorted(_files(work))   # the cache: here

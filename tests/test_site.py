@@ -27,9 +27,9 @@ def _page(body, depth=0):
 
 @pytest.fixture
 def site(tmp_path):
-    "A minimal good site for the notebooks index, 00_data, 02_masks and tutorials/10_forgetting."
+    "A minimal good site for the notebooks index, 00_data, 02_masks and tutorials/01_forgetting."
     nbs, site = tmp_path / 'nbs', tmp_path / 'site'
-    for nb in ('index.ipynb', '00_data.ipynb', '02_masks.ipynb', 'tutorials/10_forgetting.ipynb'):
+    for nb in ('index.ipynb', '00_data.ipynb', '02_masks.ipynb', 'tutorials/01_forgetting.ipynb'):
         (nbs / nb).parent.mkdir(parents=True, exist_ok=True); (nbs / nb).write_text('{}')
     api = _api_link()
     page, anchor = api.split('#')
@@ -55,7 +55,7 @@ def site(tmp_path):
 def test_expected_pages_use_nbdev_names(site):
     _, nbs = site
     assert expected_pages(nbs) == {'index.ipynb': 'index.html', '00_data.ipynb': 'data.html', '02_masks.ipynb': 'masks.html',
-                                   'tutorials/10_forgetting.ipynb': 'tutorials/forgetting.html'}
+                                   'tutorials/01_forgetting.ipynb': 'tutorials/forgetting.html'}
 
 
 def test_a_good_site_passes(site):

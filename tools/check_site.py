@@ -83,12 +83,12 @@ def external(url):
 
 
 def expected_pages(nbs=ROOT / 'nbs'):
-    "nbdev's page name for each notebook that must have a page: index, API (0*.ipynb) and lessons (tutorials/)."
+    "nbdev's page name for each notebook that must have a page: index, contributing, API (0*.ipynb) and lessons (tutorials/)."
     def name(p):
         rel = p.relative_to(nbs)
         return str(PurePosixPath(*rel.parts[:-1], re.sub(r'^\d+[a-zA-Z0-9]*_', '', rel.name.lower())).with_suffix('.html'))
     nbs = Path(nbs)
-    files = [nbs / 'index.ipynb'] + sorted(nbs.glob('0*.ipynb')) + sorted((nbs / 'tutorials').glob('*.ipynb'))
+    files = [nbs / 'index.ipynb', nbs / 'contributing.ipynb'] + sorted(nbs.glob('0*.ipynb')) + sorted((nbs / 'tutorials').glob('*.ipynb'))
     return {str(p.relative_to(nbs)): name(p) for p in files if p.exists() and not p.name.startswith(('_', '.'))}
 
 

@@ -13,7 +13,7 @@ failure (with any kernel it left behind, each by its PID). Two checks:
    `make setup` installs with `nbdev-install-hooks`); each file must be byte for byte what it was, and
    `git status --porcelain` must not change (nbdev's `.last_checked` marks are git-ignored). Nothing is restored
    by hand. A notebook with local edits, or not yet committed, is someone's work in progress: it is not opened.
-2. The playground works and is fast. A temporary copy of nbs/tutorials/21_sparsity_playground.ipynb (the
+2. The playground works and is fast. A temporary copy of nbs/tutorials/09_sparsity_playground.ipynb (the
    committed one is never overwritten) is run in JupyterLab, with the kernel in nbs/tutorials as for the
    lesson itself. Then, as a user would: the sparsity slider is dragged, the method changed, threshold mode
    ticked and its slider dragged, and retrain pressed. For each action the plot and the readouts must
@@ -39,7 +39,7 @@ from pathlib import Path
 from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSON = 'nbs/tutorials/21_sparsity_playground.ipynb'
+LESSON = 'nbs/tutorials/09_sparsity_playground.ipynb'
 OUT_JSON = 'bench/results/playground_latency.json'
 OUT_PNG = 'nbs/images/playground.png'
 TARGET_MEDIAN_S, TARGET_MAX_S = 0.5, 1.0
@@ -466,7 +466,7 @@ def main(argv=None):
                     "(make lab-browser, at a quiet moment) judges the target and writes bench/results/playground_latency.json")
             else: bad.append(missed)
         res = dict(bench='playground_latency', what='input event -> new plot loaded and painted, in headless Chromium, '
-                   'JupyterLab running nbs/tutorials/21_sparsity_playground.ipynb (a temporary copy)',
+                   'JupyterLab running nbs/tutorials/09_sparsity_playground.ipynb (a temporary copy)',
                    notebook=LESSON, mode='quick (IN_TEST=1)' if a.quick else 'as the lesson (full data)',
                    target=dict(median_s=TARGET_MEDIAN_S, max_s=TARGET_MAX_S,
                                over='evaluation actions (all but retrain), with and without those answered from the cache'),

@@ -1,11 +1,11 @@
 """Draw the README's trade-off figure from the full reproduction's records: `make readme-figure`.
 
-20_reproduce runs `dwm-reproduce --full`, its controls and the tight regime (`--width 4`) into results/full/ and plots
+08_reproduce runs `dwm-reproduce --full`, its controls and the tight regime (`--width 4`) into results/full/ and plots
 their seed-0 records with `reproduction_figure(records)` (dwm_tutorial.cli), keeps them in results/full/figure.csv and
 prints their `records_digest`.
 This script takes those records (or the seed-0 records of the file given), keeps them in nbs/images/pareto.csv, and draws
 nbs/images/pareto.png with the same call, the digest written into the PNG ("records-digest" text chunk).
-tests/test_readme_figure.py checks that the PNG, the kept records and 20_reproduce's committed output agree, so a
+tests/test_readme_figure.py checks that the PNG, the kept records and 08_reproduce's committed output agree, so a
 figure that outlives its records fails the tests.
 
     python tools/readme_figure.py [RECORDS.csv]     # default: results/full/figure.csv
@@ -27,7 +27,7 @@ def main(argv):
     src = Path(argv[0]) if argv else ROOT / 'results' / 'full' / 'figure.csv'
     shown = src.resolve().relative_to(ROOT) if src.resolve().is_relative_to(ROOT) else src
     if not src.is_file():
-        sys.exit(f"readme-figure: {shown} does not exist: run the reproduction first (nbs/tutorials/20_reproduce.ipynb on the "
+        sys.exit(f"readme-figure: {shown} does not exist: run the reproduction first (nbs/tutorials/08_reproduce.ipynb on the "
                  f"full data writes it), or name a results.csv: make readme-figure RECORDS=path/to/results.csv")
     records = [r for r in load_results(src) if r.seed == 0]
     if not records: sys.exit(f"readme-figure: {shown} holds no seed-0 records")
