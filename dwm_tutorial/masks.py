@@ -370,10 +370,15 @@ def plot_layer_density(runs: dict, ax=None, title='density per layer'):
     return ax
 
 def show_mask(mask: torch.Tensor, ax=None, title=None, max_cols: int = 784):
-    "Draw a 2-D view of a layer's mask (conv kernels are flattened per output channel)."
+    "Draw a 2-D view of a layer's mask (conv kernels are flattened per output channel), white where a weight is kept, black where pruned, with that key beside it."
     import matplotlib.pyplot as plt
     m = mask.detach().float().cpu().flatten(1)[:, :max_cols]
     ax = ax or plt.subplots(figsize=(min(12, 2 + m.shape[1] / 60), min(4, 1 + m.shape[0] / 30)))[1]
+    from matplotlib.patches import Patch
     ax.imshow(m, cmap='gray', vmin=0, vmax=1, aspect='auto', interpolation='nearest')
-    ax.set_xlabel('input'); ax.set_ylabel('output unit'); ax.set_title(title or f'mask: density {m.mean():.2f}')
+    ax.set_xlabel('input'); ax.set_ylabel('output unit')
+    ax.set_title(title or f'mask: density {m.mean():.2f}')
+    key = [Patch(facecolor='white', edgecolor='k', label='kept'), Patch(facecolor='black', label='pruned')]
+    ax.legend(handles=key, loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False,
+              borderaxespad=0)                         # the key, beside the image: never over the data
     return ax

@@ -6,14 +6,17 @@
 from __future__ import annotations
 import hashlib, json
 from dataclasses import asdict, is_dataclass
+from pathlib import Path
 
 from .data import atomic_write
 from .masks import METHODS, plot_layer_density
+from .train import cache_dir
 from .transfer import NO_MASK, TransferResult, new_defaults
 
 # %% auto #0
-__all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'BASELINE_LABELS', 'summarize', 'format_table', 'pareto_points',
-           'method_colors', 'plot_pareto', 'plot_all_pareto', 'records_digest', 'paired_difference', 'plot_density',
+__all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'BASELINE_LABELS', 'COURSE_ZOOM', 'summarize', 'format_table',
+           'pareto_points', 'method_colors', 'plot_pareto', 'plot_all_pareto', 'records_digest', 'paired_difference',
+           'course_points', 'save_course', 'course_reference', 'earlier_points', 'plot_course', 'plot_density',
            'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
@@ -202,6 +205,159 @@ def paired_difference(results, a: dict, b: dict, metric: str = 'relative_target'
     name = lambda sel: ' '.join(str(v) for v in sel.values())
     verdict = 'not established' if lo <= 0 <= hi else f"{name(a) if lo > 0 else name(b)} higher"
     return dict(a=name(a), b=name(b), metric=metric, seeds=seeds, mean=mean, lo=lo, hi=hi, verdict=verdict)
+
+# %% ../nbs/05_report.ipynb #crs1ex
+def course_points(results, label=None) -> list[dict]:
+    """The course figure's points of `TransferResult`s or `summarize` rows: where each run sits
+    between keeping the source (R) and learning the target (T). `label(row)` names a point
+    (default: method · protocol · sparsity); a run without R or T is left out."""
+    out = []
+    for r in results:
+        r = asdict(r) if is_dataclass(r) else dict(r)
+        if r.get('retention') is None or r.get('relative_target') is None: continue
+        parts = (r['method'], r['protocol'], r.get('target_sparsity'))
+        name = label(r) if label else r.get('label') or ' · '.join(
+            str(v) for v in parts if v not in (None, 'none'))
+        out.append(dict(label=name, method=r['method'], protocol=r['protocol'],
+                        retention=float(_mean(r['retention'])),
+                        relative_target=float(_mean(r['relative_target']))))
+    return out
+
+# %% ../nbs/05_report.ipynb #crs2ex
+def _course_file(folder, lesson: int) -> Path: return Path(folder) / 'course' / f'lesson{lesson}.json'
+
+def save_course(lesson: int, points: list[dict], full: bool, folder=None) -> Path:
+    """Keep lesson `lesson`'s points for the later lessons' figures, in `folder/course/` (default:
+    the lessons' `results/`, beside their cache), written whole or not at all; `full` says whether
+    they come from the full data or the mini subset."""
+    if isinstance(lesson, bool) or not isinstance(lesson, int) or lesson < 1:
+        raise ValueError(f'lesson is a lesson number (1, 2, ...), got {lesson!r}')
+    bad = [p for p in points if not {'label', 'method', 'protocol', 'retention',
+                                     'relative_target'} <= set(p)]
+    if bad: raise ValueError(f'points come from course_points(results); got {bad[0]!r}')
+    path = _course_file(cache_dir().parent if folder is None else folder, lesson)
+    doc = dict(lesson=lesson, data='full' if full else 'mini', points=points)
+    return atomic_write(path, json.dumps(doc, indent=1) + '\n')
+
+def course_reference() -> dict:
+    """The points each lesson adds in the course's reference run (the committed lessons, full
+    data), by lesson number: what a lesson not run on this machine is drawn with."""
+    from importlib.resources import files
+    f = files('dwm_tutorial') / 'course_reference.json'
+    if not f.is_file(): return {}
+    return {int(k): v for k, v in json.loads(f.read_text())['lessons'].items()}
+
+# %% ../nbs/05_report.ipynb #crs3ex
+def earlier_points(lesson: int, full: bool = True, folder=None) -> dict:
+    """The points of the lessons before `lesson`, as {lesson: (origin, points)}: a lesson's own run
+    on this machine where `folder/course/` keeps one on the same data (`origin` 'here'), else
+    the reference run's ('reference')."""
+    folder = cache_dir().parent if folder is None else folder
+    out, ref = {}, course_reference()
+    for k in range(1, lesson):
+        f = _course_file(folder, k)
+        doc = json.loads(f.read_text()) if f.is_file() else None
+        if doc and doc.get('data') == ('full' if full else 'mini'): out[k] = ('here', doc['points'])
+        elif k in ref: out[k] = ('reference', ref[k])
+    return out
+
+# %% ../nbs/05_report.ipynb #crs4ex
+def _draw_course(ax, points, colors, faded: bool):
+    "Scatter `points` (finetuning runs joined by a dotted line, its frontier) on `ax`."
+    kw = dict(alpha=.3, s=28, zorder=2) if faded else dict(alpha=.95, s=64, edgecolor='k', zorder=4)
+    for p in points:
+        ax.scatter([p['relative_target']], [p['retention']], color=colors[p['method']],
+                   marker=PROTOCOL_MARKERS.get(p['protocol'], 'o'), **kw)
+    ft = sorted((p['relative_target'], p['retention']) for p in points if p['protocol'] == 'finetune')
+    if len(ft) > 1: ax.plot(*zip(*ft), color='k', ls=':', lw=1, alpha=kw['alpha'], zorder=1)
+
+# %% ../nbs/05_report.ipynb #crs6ex
+def _course_legend(points, old, colors, earlier) -> list:
+    "Legend entries: a colour per method, a marker per protocol, the goal, where the faded came from."
+    from matplotlib.lines import Line2D
+    dot = lambda label, **kw: Line2D([], [], ls='none', label=label, **kw)
+    ps = points + old
+    hs = [dot(m if m != 'none' else 'no mask', marker='o', color=colors[m])
+          for m in dict.fromkeys(p['method'] for p in ps)]
+    hs += [dot(BASELINE_LABELS.get(p, p).split(' (')[0], marker=PROTOCOL_MARKERS.get(p, 'o'),
+               color='k', mfc='none') for p in dict.fromkeys(p['protocol'] for p in ps)]
+    hs.append(dot('goal: R = T = 1 (a copy per domain)', marker='*', ms=12, color='gold', mec='k'))
+    for origin, words in (('here', 'runs kept in results/course'), ('reference', 'the reference run')):
+        ks = [str(k) for k, (o, _) in earlier.items() if o == origin]
+        if ks: hs.append(dot(f"faded: lesson {', '.join(ks)} ({words})", marker='o', color='grey',
+                             alpha=.3))
+    return hs
+
+# %% ../nbs/05_report.ipynb #crs5ex
+COURSE_ZOOM = dict(xlim=(0.7, 1.06), ylim=(0.7, 1.03))   # the goal's corner, in every lesson
+
+def _in_zoom(p) -> bool:
+    (x0, x1), (y0, y1) = COURSE_ZOOM.values()
+    return x0 <= p['relative_target'] <= x1 and y0 <= p['retention'] <= y1
+
+def _course_panel(ax, points, earlier, colors, lim):
+    "One panel of the course figure: the earlier lessons faded, `points` on top, the goal."
+    for _, ps in earlier.values(): _draw_course(ax, ps, colors, faded=True)   # each its frontier
+    _draw_course(ax, points, colors, faded=False)
+    ax.scatter([1], [1], marker='*', s=300, color='gold', edgecolor='k', zorder=3, alpha=.8)
+    ax.set(xlabel="T = target accuracy / finetuning's", ylabel='R = source after / before',
+           **lim)
+    ax.grid(alpha=.3)
+
+# %% ../nbs/05_report.ipynb #crs8ex
+def _label_course(ax, points, colors, fontsize=7, reach=3):
+    """Name each point beside it, on the side away from the nearer edge of `ax` (so no name runs
+    off the panel), moved down until it overlaps no marker and no name placed before it: at most
+    `reach` lines, joined to its point by a thin line when moved more than one (else left out:
+    the legend still tells the point's method and protocol)."""
+    ax.figure.canvas.draw_idle()
+    k, mid = ax.figure.dpi / 72, sum(ax.get_xlim()) / 2                 # work in points
+    at = lambda p: ax.transData.transform((p['relative_target'], p['retention'])) / k
+    taken = [(x - 6, y, 12) for x, y in map(at, points)]                  # the markers: no name on them
+    for p in sorted(points, key=lambda p: (-p['retention'], p['relative_target'])):
+        px, py = at(p)
+        left, w = p['relative_target'] > mid, 0.6 * fontsize * len(p['label'])
+        x0 = px - 6 - w if left else px + 6
+        free = lambda dy: all(abs(py + dy - qy) >= fontsize + 2 or x0 + w <= qx or qx + qw <= x0
+                              for qx, qy, qw in taken)
+        dy, step = 4, fontsize + 2
+        while not free(dy) and dy > 4 - reach * step: dy -= step
+        if not free(dy): continue
+        taken.append((x0, py + dy, w))
+        line = dict(arrowstyle='-', lw=.5, color=colors[p['method']]) if dy < 4 - step else None
+        ax.annotate(p['label'], (p['relative_target'], p['retention']), xytext=(-6 if left else 6, dy),
+                    textcoords='offset points', ha='right' if left else 'left', va='center',
+                    fontsize=fontsize, color=colors[p['method']], arrowprops=line)
+
+# %% ../nbs/05_report.ipynb #crs7ex
+def plot_course(points: list[dict], lesson: int, full: bool = True, folder=None):
+    """The course's running picture: retention R against relative target T, the goal (1, 1)
+    starred; lesson `lesson`'s `points` in colour, the earlier lessons' faded behind them
+    (`earlier_points`). Left the whole square, right the goal's corner (`COURSE_ZOOM`); a new
+    point is named on the right when it falls in the corner, else on the left. Colour: mask
+    method; marker: protocol; the same axes in every lesson."""
+    import matplotlib.pyplot as plt
+    earlier = earlier_points(lesson, full, folder)
+    old = [p for _, ps in earlier.values() for p in ps]
+    colors = method_colors({p['method'] for p in points + old})
+    fig, (whole, zoom) = plt.subplots(1, 2, figsize=(11.5, 4.6), width_ratios=(1, 1.25))
+    top = max([1.0] + [p['retention'] for p in points + old]) + .06
+    right = max([1.0] + [p['relative_target'] for p in points + old]) + .08
+    _course_panel(whole, points, earlier, colors, dict(xlim=(0, right), ylim=(0, top)))
+    _course_panel(zoom, points, earlier, colors, COURSE_ZOOM)
+    (x0, x1), (y0, y1) = COURSE_ZOOM.values()
+    whole.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ls='--', lw=.8))
+    whole.set_title('the whole square (dashed: the corner on the right)', fontsize=9)
+    zoom.set_title("the goal's corner", fontsize=9)
+    _label_course(zoom, [p for p in points if _in_zoom(p)], colors)
+    _label_course(whole, [p for p in points if not _in_zoom(p)], colors)   # the rest: here
+    zoom.legend(handles=_course_legend(points, old, colors, earlier), fontsize=7,
+                loc='upper left', bbox_to_anchor=(1.02, 1), framealpha=.9, borderaxespad=0)
+    new = f'lesson {lesson} in colour' + (', earlier lessons faded' if earlier else '')
+    fig.suptitle(f'the course so far: {new}' if points else
+                 f'the course so far (lesson {lesson} adds no point)')
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/05_report.ipynb #2c5fa059
 def plot_density(results: list[TransferResult], ax=None, title='density per layer (fraction of weights kept)'):

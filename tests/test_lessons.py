@@ -82,3 +82,35 @@ def test_lessons_need_no_dev_tools(name):
     src = text(cells(name), 'code')
     for tool in ('fastcore', 'nbdev', 'pytest', 'execnb'):
         assert not re.search(rf'^\s*(from|import)\s+{tool}\b', src, re.M), f'{name} imports {tool}, a dev tool'
+
+
+def outputs_text(cs) -> str:
+    "Everything the committed code cells printed (streams and text results)."
+    out = []
+    for c in cs:
+        for o in c.get('outputs', []):
+            out.append(''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/plain', '')))
+    return '\n'.join(out)
+
+
+@pytest.mark.parametrize('name', LESSONS)
+def test_lesson_draws_the_running_figure(name):
+    "Every lesson shows the course's running picture, drawn (an image in the committed output) by report.plot_course."
+    cs = [c for c in cells(name) if c['cell_type'] == 'code' and 'plot_course(' in ''.join(c['source'])]
+    assert cs, f'{name}: no cell draws the course figure (report.plot_course)'
+    assert any('image/png' in o.get('data', {}) for c in cs for o in c.get('outputs', [])), f'{name}: the figure has no committed image'
+
+
+def test_course_reference_matches_the_lessons():
+    "The reference points shipped with the package are the ones the committed lessons computed: each lesson that saves points prints them."
+    import sys
+    sys.path.insert(0, str(TUT.parent.parent / 'tools'))
+    from course_reference import saving_lessons
+    ref = json.loads((TUT.parent.parent / 'dwm_tutorial' / 'course_reference.json').read_text())['lessons']
+    lessons = saving_lessons()
+    assert sorted(map(int, ref)) == sorted(lessons), f'reference lessons {sorted(ref)}, lessons that save points {sorted(lessons)}: run tools/course_reference.py'
+    for n, points in ref.items():
+        printed = outputs_text(cells(lessons[int(n)]))
+        for p in points:
+            for k in ('retention', 'relative_target'):
+                assert f'{p[k]:.3f}' in printed, f'lesson {n}: {p["label"]} {k} {p[k]:.3f} is not in its outputs (re-run it, then tools/course_reference.py)'
