@@ -8,7 +8,7 @@ import hashlib, json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
-from .data import atomic_write
+from .data import atomic_write, in_test
 from .masks import METHODS, plot_layer_density
 from .train import cache_dir
 from .transfer import NO_MASK, TransferResult, new_defaults
@@ -226,15 +226,17 @@ def course_points(results, label=None) -> list[dict]:
 # %% ../nbs/05_report.ipynb #crs2ex
 def _course_file(folder, lesson: int) -> Path: return Path(folder) / 'course' / f'lesson{lesson}.json'
 
-def save_course(lesson: int, points: list[dict], full: bool, folder=None) -> Path:
+def save_course(lesson: int, points: list[dict], full: bool | None = None, folder=None) -> Path:
     """Keep lesson `lesson`'s points for the later lessons' figures, in `folder/course/` (default:
     the lessons' `results/`, beside their cache), written whole or not at all; `full` says whether
-    they come from the full data or the mini subset."""
+    they come from the full data or the mini subset (default: the mini subset under `nbdev-test`,
+    `in_test`, else the full data)."""
     if isinstance(lesson, bool) or not isinstance(lesson, int) or lesson < 1:
         raise ValueError(f'lesson is a lesson number (1, 2, ...), got {lesson!r}')
     bad = [p for p in points if not {'label', 'method', 'protocol', 'retention',
                                      'relative_target'} <= set(p)]
     if bad: raise ValueError(f'points come from course_points(results); got {bad[0]!r}')
+    full = not in_test() if full is None else full
     path = _course_file(cache_dir().parent if folder is None else folder, lesson)
     doc = dict(lesson=lesson, data='full' if full else 'mini', points=points)
     return atomic_write(path, json.dumps(doc, indent=1) + '\n')
@@ -265,9 +267,11 @@ def earlier_points(lesson: int, full: bool = True, folder=None) -> dict:
 def _draw_course(ax, points, colors, faded: bool):
     "Scatter `points` (finetuning runs joined by a dotted line, its frontier) on `ax`."
     kw = dict(alpha=.3, s=28, zorder=2) if faded else dict(alpha=.95, s=64, edgecolor='k', zorder=4)
-    for p in points:
+    for p in points:                 # a baseline (no mask) smaller and on top: it never hides
+        base = not faded and p['method'] == 'none'
         ax.scatter([p['relative_target']], [p['retention']], color=colors[p['method']],
-                   marker=PROTOCOL_MARKERS.get(p['protocol'], 'o'), **kw)
+                   marker=PROTOCOL_MARKERS.get(p['protocol'], 'o'),
+                   **kw | (dict(s=44, zorder=5) if base else {}))
     ft = sorted((p['relative_target'], p['retention']) for p in points if p['protocol'] == 'finetune')
     if len(ft) > 1: ax.plot(*zip(*ft), color='k', ls=':', lw=1, alpha=kw['alpha'], zorder=1)
 
@@ -275,9 +279,10 @@ def _draw_course(ax, points, colors, faded: bool):
 def _course_legend(points, old, colors, earlier) -> list:
     "Legend entries: a colour per method, a marker per protocol, the goal, where the faded came from."
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     dot = lambda label, **kw: Line2D([], [], ls='none', label=label, **kw)
     ps = points + old
-    hs = [dot(m if m != 'none' else 'no mask', marker='o', color=colors[m])
+    hs = [Patch(fc=colors[m], ec='k', lw=.5, label=m if m != 'none' else 'no mask')  # colour: a box
           for m in dict.fromkeys(p['method'] for p in ps)]
     hs += [dot(BASELINE_LABELS.get(p, p).split(' (')[0], marker=PROTOCOL_MARKERS.get(p, 'o'),
                color='k', mfc='none') for p in dict.fromkeys(p['protocol'] for p in ps)]
@@ -313,7 +318,9 @@ def _label_course(ax, points, colors, fontsize=7, reach=3):
     ax.figure.canvas.draw_idle()
     k, mid = ax.figure.dpi / 72, sum(ax.get_xlim()) / 2                 # work in points
     at = lambda p: ax.transData.transform((p['relative_target'], p['retention'])) / k
-    taken = [(x - 6, y, 12) for x, y in map(at, points)]                  # the markers: no name on them
+    goal = dict(relative_target=1, retention=1)
+    taken = [(x - 6, y, 12) for x, y in map(at, points)] + [(at(goal)[0] - 9, at(goal)[1], 18)]
+    # the markers and the star: no name on them
     for p in sorted(points, key=lambda p: (-p['retention'], p['relative_target'])):
         px, py = at(p)
         left, w = p['relative_target'] > mid, 0.6 * fontsize * len(p['label'])
@@ -330,14 +337,15 @@ def _label_course(ax, points, colors, fontsize=7, reach=3):
                     fontsize=fontsize, color=colors[p['method']], arrowprops=line)
 
 # %% ../nbs/05_report.ipynb #crs7ex
-def plot_course(points: list[dict], lesson: int, full: bool = True, folder=None):
+def plot_course(points: list[dict], lesson: int, full: bool | None = None, folder=None):
     """The course's running picture: retention R against relative target T, the goal (1, 1)
     starred; lesson `lesson`'s `points` in colour, the earlier lessons' faded behind them
     (`earlier_points`). Left the whole square, right the goal's corner (`COURSE_ZOOM`); a new
     point is named on the right when it falls in the corner, else on the left. Colour: mask
-    method; marker: protocol; the same axes in every lesson."""
+    method; marker: protocol; the same axes in every lesson. `full`: which data the earlier
+    lessons' kept runs must come from (default: the mini subset under `nbdev-test`, else full)."""
     import matplotlib.pyplot as plt
-    earlier = earlier_points(lesson, full, folder)
+    earlier = earlier_points(lesson, not in_test() if full is None else full, folder)
     old = [p for _, ps in earlier.values() for p in ps]
     colors = method_colors({p['method'] for p in points + old})
     fig, (whole, zoom) = plt.subplots(1, 2, figsize=(11.5, 4.6), width_ratios=(1, 1.25))
@@ -353,7 +361,7 @@ def plot_course(points: list[dict], lesson: int, full: bool = True, folder=None)
     _label_course(whole, [p for p in points if not _in_zoom(p)], colors)   # the rest: here
     zoom.legend(handles=_course_legend(points, old, colors, earlier), fontsize=7,
                 loc='upper left', bbox_to_anchor=(1.02, 1), framealpha=.9, borderaxespad=0)
-    new = f'lesson {lesson} in colour' + (', earlier lessons faded' if earlier else '')
+    new = f"lesson {lesson}'s points solid and named" + (', earlier lessons faded' if earlier else '')
     fig.suptitle(f'the course so far: {new}' if points else
                  f'the course so far (lesson {lesson} adds no point)')
     fig.tight_layout()

@@ -65,6 +65,15 @@ def test_protocols_lesson_defines_every_protocol():
     for ref in ('1711.05769', '1801.06519', '2006.14769'): assert ref in md
 
 
+def test_protocols_lesson_needs_no_later_lesson():
+    "Lesson 2 comes before mask learning (lessons 3-6): it learns no mask and runs no `adapt`; its source mask is PackNet's, built by hand and checked against `source_mask`."
+    code = text(cells('02_protocols'), 'code')
+    calls = '\n'.join(l for l in code.splitlines() if not l.lstrip().startswith('#'))
+    for later in ("'ste'", "'gumbel'", "'topk'", 'learn_masks', "'adapt'", 'add_masks'):
+        assert later not in calls, f'lesson 2 uses {later}, which a later lesson builds'
+    assert 'def magnitude_mask' in code and "'magnitude_retrain'" in code and 'def freeze_kept' in code
+
+
 @pytest.mark.parametrize('name', LESSONS)
 def test_lesson_code_fits_a_screen(name):
     "Code lines of at most 100 characters and code cells of at most 20 lines, so a lesson reads without scrolling sideways."
@@ -74,6 +83,19 @@ def test_lesson_code_fits_a_screen(name):
         assert len(lines) <= 20, f"{name}: cell {c.get('id')} has {len(lines)} lines"
         long = [l for l in lines if len(l) > 100]
         assert not long, f"{name}: cell {c.get('id')} has lines over 100 characters: {long[0][:60]}..."
+
+
+HARNESS = re.compile(r'\bquick\b|\bin_test\(|\bfull=|\.full\b(?!\s*\()')   # `.full`, but not `torch.full(`
+
+
+@pytest.mark.parametrize('name', LESSONS)
+def test_lesson_hides_its_test_harness(name):
+    "Test-mode switches and their asserts live in `#| hide` cells: the code a student reads never says `quick`, `in_test(`, `full=` or `.full`."
+    for c in cells(name):
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or re.search(r'^#\|\s*hide\s*$', src, re.M): continue
+        hits = [l for l in src.splitlines() if HARNESS.search(l)]
+        assert not hits, f"{name}: cell {c.get('id')} shows the test harness: {hits[0].strip()[:80]}"
 
 
 @pytest.mark.parametrize('name', LESSONS)
