@@ -12,8 +12,8 @@ from torch import nn
 
 from .data import atomic_write
 from .train import MIN_STEPS, evaluate
-from .transfer import (MASK_OPTIONS, NO_MASK, SHARED, merge_results, source_mask, spec_keys,
-                                   transfer_runs)
+from .transfer import (MASK_OPTIONS, NO_MASK, SHARED, merge_results, source_mask,
+                                   spec_keys, transfer_runs)
 
 # %% auto #0
 __all__ = ['RAY_HINT', 'ray_available', 'require_ray', 'init_ray', 'run_keys', 'grid_jobs', 'describe', 'baseline_task',
@@ -34,7 +34,8 @@ def require_ray():
 
 # %% ../nbs/04b_scale.ipynb #03a0cd57
 def init_ray(tries: int = 2, **kw):
-    "`ray.init(**kw)` without the dashboard or Ray's log lines, tried again when a busy machine's node starts too slowly."
+    """`ray.init(**kw)` without the dashboard or Ray's log lines, tried again when a busy machine's
+    node starts too slowly."""
     ray = require_ray()
     kw = dict(dict(include_dashboard=False, log_to_driver=False, configure_logging=False), **kw)
     for i in range(tries):
@@ -42,7 +43,8 @@ def init_ray(tries: int = 2, **kw):
         except Exception as e:
             if 'timed out during startup' not in str(e) or i == tries - 1: raise
             ray.shutdown()
-            warnings.warn(f"Ray's node did not start in time (a busy machine?); trying again ({e})", stacklevel=2)
+            warnings.warn(f"Ray's node did not start in time (a busy machine?); trying again ({e})",
+                          stacklevel=2)
 
 # %% ../nbs/04b_scale.ipynb #a9b4d300
 def run_keys(spec: dict, seed: int, setting: str = '') -> list[tuple]:
@@ -50,7 +52,8 @@ def run_keys(spec: dict, seed: int, setting: str = '') -> list[tuple]:
     return spec_keys(spec, seed, setting)
 
 def grid_jobs(runs: list[dict], seeds: list[int], done: dict, setting: str = '') -> list[dict]:
-    "The runs to compute, in the serial order; the source mask each shares; the finetune run giving its T."
+    """The runs to compute, in the serial order; the source mask each shares; the finetune run
+    giving its T."""
     jobs, ft = [], {}
     for sd in seeds:
         for spec in runs:
@@ -63,13 +66,16 @@ def grid_jobs(runs: list[dict], seeds: list[int], done: dict, setting: str = '')
             shared = spec['protocols'][0] in SHARED
             mask = (sd, spec['method'], spec['sparsity']) if shared else None
             jobs.append(dict(seed=sd, spec=spec, keys=keys, mask=mask, ref=ref))
-            if spec['protocols'] == ('finetune',) and not spec.get('option'): ft.setdefault((sd, spec['shift']), len(jobs) - 1)
+            if spec['protocols'] == ('finetune',) and not spec.get('option'):
+                ft.setdefault((sd, spec['shift']), len(jobs) - 1)
     return jobs
 
+# %% ../nbs/04b_scale.ipynb #d3a05c92
 def describe(spec: dict, seed: int) -> str:
     "A run's setting in words, for progress and error messages."
     m = '' if spec['method'] is None else f" {spec['method']} at sparsity {spec['sparsity']}"
-    return f"{'+'.join(spec['protocols'])}{m}{' ' + spec['option'] if spec.get('option') else ''} on {spec['shift']}, seed {seed}"
+    opt = ' ' + spec['option'] if spec.get('option') else ''
+    return f"{'+'.join(spec['protocols'])}{m}{opt} on {spec['shift']}, seed {seed}"
 
 # %% ../nbs/04b_scale.ipynb #8bc7c5a1
 def _threads(n):
@@ -111,23 +117,26 @@ def run_task(threads, model, source_train, source_test, target_train, target_tes
 
 # %% ../nbs/04b_scale.ipynb #2dd3f7cb
 def run_resources(ray, threads: int | None = None, gpus: float | None = None) -> tuple[int, float]:
-    "CPUs (= torch threads) and GPU fraction per run: the serial path's threads, at most a node's CPUs."
+    """CPUs (= torch threads) and GPU fraction per run: the serial path's threads, at most a node's
+    CPUs."""
     threads = threads or torch.get_num_threads()
     cpus = [n['Resources'].get('CPU', 0) for n in ray.nodes() if n.get('Alive')]
     most = int(max(cpus, default=0))
-    if most < 1: raise RuntimeError("the Ray cluster has no CPUs: start its nodes with --num-cpus N")
+    if most < 1:
+        raise RuntimeError("the Ray cluster has no CPUs: start its nodes with --num-cpus N")
     if threads > most:
-        warnings.warn(f"each run uses {most} thread(s), the most CPUs of one node, not {threads} as "
-                      "the serial path here: records may differ from the serial path's in the last "
-                      "digits", stacklevel=2)
+        warnings.warn(f"each run uses {most} thread(s), the most CPUs of one node, not {threads} "
+                      "as the serial path here: records may differ from the serial path's in the "
+                      "last digits", stacklevel=2)
         threads = most
     if gpus is None: gpus = 0.25 if ray.cluster_resources().get('GPU', 0) > 0 else 0
     return threads, gpus
 
 # %% ../nbs/04b_scale.ipynb #38973669
-def submit_jobs(ray, jobs, source_model, source_train, source_test, targets, opts: dict, setting: str,
-                run_kw, pending: dict, others: dict):
-    "Submit `jobs` (from `grid_jobs`) as tasks asking for `opts`; fills `pending` (task -> job), `others`."
+def submit_jobs(ray, jobs, source_model, source_train, source_test, targets, opts: dict,
+                setting: str, run_kw, pending: dict, others: dict):
+    """Submit `jobs` (from `grid_jobs`) as tasks asking for `opts`; fills `pending` (task -> job),
+    `others`."""
     tasks = [ray.remote(f).options(**opts) for f in (baseline_task, mask_task, run_task)]
     base_t, mask_t, run_t = tasks
     n, data, runs = opts['num_cpus'], {}, []
@@ -141,24 +150,25 @@ def submit_jobs(ray, jobs, source_model, source_train, source_test, targets, opt
         src = lambda: source_model if isinstance(source_model, nn.Module) else source_model(sd)
         model = once(('model', sd), lambda: ray.put(copy.deepcopy(src()).cpu()))
         base = once(('base', sd, s), lambda: base_t.remote(n, model, src_te, data[s][1]))
-        learn = lambda: mask_t.remote(n, model, src_tr, src_te, spec['method'], spec['sparsity'], sd,
-                                      run_kw(spec))
+        learn = lambda: mask_t.remote(n, model, src_tr, src_te, spec['method'], spec['sparsity'],
+                                      sd, run_kw(spec))
         sm = j['mask'] and once(j['mask'], learn)
         ref = j['ref'] and (j['ref'][1] if j['ref'][0] == 'value' else runs[j['ref'][1]])
-        runs.append(run_t.remote(n, model, src_tr, src_te, *data[s], spec, sd, sm or None, base, ref,
-                                 setting, run_kw(spec)))
+        runs.append(run_t.remote(n, model, src_tr, src_te, *data[s], spec, sd, sm or None, base,
+                                 ref, setting, run_kw(spec)))
         pending[runs[-1]] = j
 
 # %% ../nbs/04b_scale.ipynb #196e41a3
 def collect(ray, pending: dict, done: dict, results_path=None, on_save=None, bar=None, log=None):
-    "Wait for the runs in `pending`, saving each record as it arrives; returns the failed runs (`log`'s)."
+    """Wait for the runs in `pending`, saving each record as it arrives; returns the failed runs
+    (`log`'s)."""
     failed = []
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
         for r in ready:
             job = pending.pop(r)
             try: status, res = ray.get(r)
-            except Exception as e: status, res = 'error', str(e)   # its mask or baseline task failed
+            except Exception as e: status, res = 'error', str(e)   # its mask/baseline task failed
             if status == 'ok':
                 for rec in res: done[rec.key()] = rec
                 if results_path is not None: merge_results(results_path, res)
@@ -191,39 +201,60 @@ class RayExecutor:
         return ray, True
 
     def log_folder(self, results_path) -> Path:
-        "Where failed runs' logs go: `log_dir`, else `logs/` beside the results, else a temporary folder."
+        """Where failed runs' logs go: `log_dir`, else `logs/` beside the results, else a temporary
+        folder."""
         if self.log_dir: return Path(self.log_dir)
-        base = Path(results_path).parent if results_path else Path(tempfile.gettempdir()) / 'dwm-ray'
+        base = (Path(results_path).parent if results_path
+                else Path(tempfile.gettempdir()) / 'dwm-ray')
         return base / 'logs'
 
 # %% ../nbs/04b_scale.ipynb #21c9aa4f
-def _run_grid(self: RayExecutor, source_model, source_train, source_test, targets: dict, runs: list[dict],
-              seeds: list, done: dict, results_path=None, setting: str = '', progress: bool = True,
-              on_save=None, run_kw=None, **kw) -> list:
-    "The records of `runs` x `seeds`, in the serial order; `done` holds finished records (reused, filled)."
+def _ray_jobs(ex: RayExecutor, ray, jobs, source_model, source_train, source_test, targets, setting,
+              run_kw, done, results_path, on_save, bar, pending: dict, others: dict) -> list:
+    "Submit `jobs` with `ex`'s resources, collect their records as they come; returns the failed."
+    threads, gpus = run_resources(ray, ex.threads, ex.gpus)
+    opts = dict(num_cpus=threads, num_gpus=gpus, max_retries=0)
+    submit_jobs(ray, jobs, source_model, source_train, source_test, targets, opts, setting, run_kw,
+                pending, others)
+    return collect(ray, pending, done, results_path, on_save, bar,
+                   lambda j, t: write_log(j, t, ex.log_folder(results_path)))
+
+def _cancel(ray, pending: dict, others: dict):
+    "Cancel every unfinished task: the runs in `pending`, the mask and baseline tasks in `others`."
+    for r in [*pending, *(v for k, v in others.items() if k[0] != 'model')]:
+        with contextlib.suppress(Exception): ray.cancel(r, force=True)
+
+def _failed_runs(failed: list, n: int) -> RuntimeError:
+    "The error naming the failed runs of a grid of `n` runs, and their logs."
+    return RuntimeError(f"{len(failed)} of {n} run(s) failed: "
+                        + '; '.join(f"{d} (log: {p})" for d, p in failed)
+                        + ". The others' records are saved; the same call computes the rest.")
+
+# %% ../nbs/04b_scale.ipynb #91898dd6
+def _run_grid(self: RayExecutor, source_model, source_train, source_test, targets: dict,
+              runs: list[dict], seeds: list, done: dict, results_path=None, setting: str = '',
+              progress: bool = True, on_save=None, run_kw=None, **kw) -> list:
+    """The records of `runs` x `seeds`, in the serial order; `done` holds finished records (reused,
+    filled)."""
     from tqdm.auto import tqdm
-    jobs, total, pending, others = grid_jobs(runs, seeds, done, setting), len(runs) * len(seeds), {}, {}
+    jobs, total = grid_jobs(runs, seeds, done, setting), len(runs) * len(seeds)
+    pending, others = {}, {}
     every = lambda: [done[k] for sd in seeds for spec in runs for k in run_keys(spec, sd, setting)]
     if not jobs: return every()
     ray, started = self.connect()
-    bar = tqdm(total=total, initial=total - len(jobs), desc='runs', unit='run', disable=not progress)
+    bar = tqdm(total=total, initial=total - len(jobs), desc='runs', unit='run',
+               disable=not progress)
     try:
-        threads, gpus = run_resources(ray, self.threads, self.gpus)
-        opts = dict(num_cpus=threads, num_gpus=gpus, max_retries=0)
-        submit_jobs(ray, jobs, source_model, source_train, source_test, targets, opts, setting,
-                    run_kw or (lambda spec: kw), pending, others)
-        failed = collect(ray, pending, done, results_path, on_save, bar,
-                         lambda j, t: write_log(j, t, self.log_folder(results_path)))
+        failed = _ray_jobs(self, ray, jobs, source_model, source_train, source_test, targets,
+                           setting, run_kw or (lambda spec: kw), done, results_path, on_save, bar,
+                           pending, others)
     except KeyboardInterrupt:       # stop the cluster's work; what was saved stays saved
-        for r in [*pending, *(v for k, v in others.items() if k[0] != 'model')]:
-            with contextlib.suppress(Exception): ray.cancel(r, force=True)
-        raise
+        _cancel(ray, pending, others); raise
     finally:
         bar.close()
         if started: ray.shutdown()
-    if failed: raise RuntimeError(f"{len(failed)} of {len(jobs)} run(s) failed: "
-                                  + '; '.join(f"{d} (log: {p})" for d, p in failed)
-                                  + ". The others' records are saved; the same call computes the rest.")
+    if failed: raise _failed_runs(failed, len(jobs))
     return every()
 
+# %% ../nbs/04b_scale.ipynb #d3258c06
 RayExecutor.run_grid = _run_grid

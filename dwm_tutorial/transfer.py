@@ -7,15 +7,18 @@ from __future__ import annotations
 import contextlib, copy, csv, inspect, io, json, math, os, time, warnings
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 
-from .data import (SHIFTS, VAL_FRACTION, ImageDataset, atomic_write, check_item, make_domains, make_loader,
-                               random_subset, split_validation)
-from .masks import (CONTROLS, LEARNED, METHODS, add_masks, maskable_layers, get_masks, learn_masks, layer_density, mask_bits, masked_layers,
+from .data import (SHIFTS, VAL_FRACTION, ImageDataset, atomic_write, check_item,
+                               make_domains, make_loader, random_subset, split_validation)
+from .masks import (CONTROLS, LEARNED, METHODS, add_masks, maskable_layers, get_masks,
+                                learn_masks, layer_density, mask_bits, masked_layers,
                                 mask_lr as schedule_lr, pack_masks, sparsity as mask_sparsity)
-from .train import MIN_STEPS, check_fit_args, check_seed, evaluate, fit, get_device, n_outputs, run_steps
+from .train import (MIN_STEPS, check_fit_args, check_seed, evaluate, fit, get_device,
+                                n_outputs, run_steps)
 
 try: import fcntl
 except ImportError: fcntl = None      # Windows: msvcrt (see results_lock)
@@ -33,64 +36,63 @@ __all__ = ['RESULT_FORMAT', 'PROTOCOLS', 'SHARED', 'NO_MASK', 'REGULARISED', 'V4
 
 # %% ../nbs/04_transfer.ipynb #4922bc8b
 RESULT_FORMAT = 5
-PROTOCOLS = ('finetune', 'protect', 'isolate', 'adapt', 'protect_restored', 'head', 'l2sp', 'ewc', 'joint')
-SHARED = ('protect', 'isolate', 'protect_restored')     # one stage 2 (free weights trained on the target), three views of the source
+PROTOCOLS = ('finetune', 'protect', 'isolate', 'adapt', 'protect_restored', 'head', 'l2sp', 'ewc',
+             'joint')
+SHARED = ('protect', 'isolate', 'protect_restored')     # one stage 2 (free weights trained on the
+                                                        # target), three views of the source
 NO_MASK = ('finetune', 'head', 'l2sp', 'ewc', 'joint')  # protocols without a mask
-REGULARISED = ('l2sp', 'ewc')                           # finetuning with a pull towards the source weights, of some `strength`
+REGULARISED = ('l2sp', 'ewc')                           # finetuning with a pull towards the source
+                                                        # weights, of some `strength`
 
+# %% ../nbs/04_transfer.ipynb #4910d1de
 @dataclass
 class TransferResult:
-    method: str
-    protocol: str
-    shift: str
-    target_sparsity: float | None
-    sparsity: float | None
-    layer_density: dict
-    source_before: float
-    source_after: float
-    target_before: float
-    target_after: float
-    forgetting: float
-    retention: float | None
-    relative_target: float | None
-    source_masked: float | None
-    trainable_fraction: float
-    storage_bits: int
-    bits_per_weight: float
-    seconds: float
-    seed: int
+    method: str; protocol: str; shift: str
+    target_sparsity: float | None; sparsity: float | None; layer_density: dict
+    source_before: float; source_after: float; target_before: float; target_after: float
+    forgetting: float; retention: float | None; relative_target: float | None
+    source_masked: float | None; trainable_fraction: float; storage_bits: int
+    bits_per_weight: float; seconds: float; seed: int
     setting: str = ''
     format: int = RESULT_FORMAT
-    steps: dict = field(default_factory=dict)    # optimizer steps of each stage: {'source_mask': n, 'target': n}
-    source_val: float | None = None              # source and target accuracy after, on the validation splits (None: none given)
-    target_val: float | None = None
-    source_data: str = ''                        # when the run needs the source data (source_data_needed)
-    option: str = ''                             # a setting that differs from the defaults, e.g. 'lr=0.0001' (a sweep's point)
-    note: str = ''                               # what a guard did, in words
+    steps: dict = field(default_factory=dict)    # optimizer steps of each stage:
+                                                 # {'source_mask': n, 'target': n}
+    source_val: float | None = None   # source and target accuracy after, on the validation splits
+    target_val: float | None = None   # (None: none given)
+    source_data: str = ''             # when the run needs the source data (source_data_needed)
+    option: str = ''  # a setting that differs from the defaults, e.g. 'lr=0.0001' (a sweep's point)
+    note: str = ''                    # what a guard did, in words
 
     def key(self) -> tuple:
         "What identifies a run, for reusing finished records."
-        return (self.method, self.protocol, self.shift, self.target_sparsity, self.seed, self.setting, self.option)
+        return (self.method, self.protocol, self.shift, self.target_sparsity, self.seed,
+                self.setting, self.option)
 
-V4_FIELDS = 22     # format 4 had the first 22 fields; its records are read with the new fields empty (and keep format=4)
+# %% ../nbs/04_transfer.ipynb #9a475fa1
+V4_FIELDS = 22     # format 4 had the first 22 fields; its records are read with the new fields
+                   # empty (and keep format=4)
 FORMATS = (4, RESULT_FORMAT)   # the formats of records this version reads
 
 # %% ../nbs/04_transfer.ipynb #47fdce8c
 def save_records(results: list, path, cls, what: str = 'results') -> Path:
-    "Write dataclass records of type `cls` to `.csv` (list and dict fields as JSON text) or `.json`, chosen by the suffix, atomically."
+    """Write dataclass records of type `cls` to `.csv` (list and dict fields as JSON text) or
+    `.json`, chosen by the suffix, atomically."""
     path = Path(path)
-    if path.suffix not in ('.csv', '.json'): raise ValueError(f"{what} go to a .csv or .json file, got {path.name}")
+    if path.suffix not in ('.csv', '.json'):
+        raise ValueError(f"{what} go to a .csv or .json file, got {path.name}")
     rows = [asdict(r) for r in results]
     if path.suffix == '.json': return atomic_write(path, json.dumps(rows, indent=1))
     text = io.StringIO(newline='')
     wr = csv.DictWriter(text, fieldnames=[x.name for x in fields(cls)]); wr.writeheader()
-    for r in rows: wr.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
+    for r in rows:
+        wr.writerow({k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in r.items()})
     return atomic_write(path, text.getvalue())
 
 def save_results(results: list, path) -> Path:
     "Write transfer records to `.csv` or `.json` (chosen by the suffix), atomically."
     return save_records(results, path, TransferResult)
 
+# %% ../nbs/04_transfer.ipynb #25be0365
 def _parse(v, typ: str):
     "One CSV cell as the field's type; a ValueError that says why not."
     if v is None: raise ValueError("missing (the row is cut short)")
@@ -105,93 +107,131 @@ def _parse(v, typ: str):
     if 'float' in typ or 'int' in typ:
         try: x = float(v)
         except ValueError: raise ValueError(f"{v[:40]!r} is not a number") from None
-        if not math.isfinite(x) and typ.startswith('int'): raise ValueError(f"{v!r} is not a whole number")
+        if not math.isfinite(x) and typ.startswith('int'):
+            raise ValueError(f"{v!r} is not a whole number")
         if typ.startswith('int'):
             if not x.is_integer(): raise ValueError(f"{v!r} is not a whole number")
             return int(x)
         return x
     return v
 
+# %% ../nbs/04_transfer.ipynb #a09736d3
+def _parse_row(r: dict, names: list, types: dict, where: str) -> tuple:
+    "`(problem, values)` of a CSV row: the first column that fails to parse (or None), the values."
+    vals = {}
+    for n in names:
+        try: vals[n] = _parse(r[n], types[n])
+        except ValueError as e: return f"{where}, column {n}: {e}", vals
+    return None, vals
+
 def _another_format(path, detail):
-    return ValueError(f"{path} holds results of another format ({detail}; this version writes format {RESULT_FORMAT}). "
-                      "It was not written by this version of dwm-tutorial: move it away or pick another --out folder.")
+    return ValueError(f"{path} holds results of another format ({detail}; this version writes "
+                      f"format {RESULT_FORMAT}). It was not written by this version of "
+                      "dwm-tutorial: move it away or pick another --out folder.")
 
 def _upgraded(r: dict) -> dict:
-    "A format-4 record's fields with format 5's new fields empty; its `format` stays 4 (what it was made under)."
+    """A format-4 record's fields with format 5's new fields empty; its `format` stays 4 (what it
+    was made under)."""
     return dict(r, **new_defaults())
 
 def new_defaults() -> dict:
     "The fields format 5 added, at their defaults."
-    return {x.name: (x.default if x.default is not MISSING else x.default_factory()) for x in fields(TransferResult)[V4_FIELDS:]}
+    return {x.name: (x.default if x.default is not MISSING else x.default_factory())
+            for x in fields(TransferResult)[V4_FIELDS:]}
 
-def read_results(path) -> tuple[list, list]:
-    "The records of a results file and the problems met: `(records, ['FILE row R (line L), column C: why', ...])`. Rows that parse are kept; format 4's records are read as format 5's."
-    path = Path(path); names = [x.name for x in fields(TransferResult)]
-    types = {x.name: str(x.type) for x in fields(TransferResult)}
-    text = path.read_text(errors='replace')
-    if not text.strip(): return [], [f"{path} is empty"]
-    if path.suffix == '.json':
-        try: rows = json.loads(text)
-        except json.JSONDecodeError as e:
-            return [], [f"{path} line {e.lineno}, column {e.colno}: {e.msg} (the file is damaged or cut short)"]
-        if not isinstance(rows, list): raise _another_format(path, 'not a list of records')
-        out, problems = [], []
-        for i, r in enumerate(rows, 1):
-            if isinstance(r, dict) and set(r) == set(names[:V4_FIELDS]) and r.get('format') == 4: r = _upgraded(r)
-            if not isinstance(r, dict) or set(r) != set(names): raise _another_format(path, f'record {i} has other fields')
-            if r['format'] not in FORMATS: raise _another_format(path, f"format={r['format']!r}")
-            try: out.append(TransferResult(**r))
-            except TypeError as e: problems.append(f"{path} record {i}: {e}")
-        return out, problems
+# %% ../nbs/04_transfer.ipynb #85aafe64
+def _read_json(path, text: str, names: list) -> tuple[list, list]:
+    "`read_results` of a `.json` file's `text`."
+    try: rows = json.loads(text)
+    except json.JSONDecodeError as e:
+        return [], [f"{path} line {e.lineno}, column {e.colno}: {e.msg} "
+                    "(the file is damaged or cut short)"]
+    if not isinstance(rows, list): raise _another_format(path, 'not a list of records')
+    out, problems = [], []
+    for i, r in enumerate(rows, 1):
+        if isinstance(r, dict) and set(r) == set(names[:V4_FIELDS]) and r.get('format') == 4:
+            r = _upgraded(r)
+        if not isinstance(r, dict) or set(r) != set(names):
+            raise _another_format(path, f'record {i} has other fields')
+        if r['format'] not in FORMATS: raise _another_format(path, f"format={r['format']!r}")
+        try: out.append(TransferResult(**r))
+        except TypeError as e: problems.append(f"{path} record {i}: {e}")
+    return out, problems
+
+# %% ../nbs/04_transfer.ipynb #9307d63f
+def _read_csv(path, text: str, names: list, types: dict) -> tuple[list, list]:
+    "`read_results` of a `.csv` file's `text`."
     reader = csv.DictReader(io.StringIO(text, newline=''))
     header = reader.fieldnames or []
     old = header == names[:V4_FIELDS]               # format 4: read, with the new columns empty
     if header != names and not old:
         if len(text.splitlines()) == 1 and ','.join(names).startswith(text.strip()):
             return [], [f"{path} line 1: the header is cut short"]
-        raise _another_format(path, f"columns {', '.join(header[:6])}{', ...' if len(header) > 6 else ''}")
+        more = ', ...' if len(header) > 6 else ''
+        raise _another_format(path, f"columns {', '.join(header[:6])}{more}")
     out, problems = [], []
     for i, r in enumerate(reader, 1):
         where = f"{path} row {i} (line {reader.line_num})"
-        if None in r: problems.append(f"{where}: {len(names) + len(r[None])} columns where the header has {len(names)}"); continue
+        if None in r:
+            n = len(names) + len(r[None])
+            problems.append(f"{where}: {n} columns where the header has {len(names)}"); continue
         fmt = r.get('format')
-        if fmt not in (None, '') and fmt not in (('4',) if old else tuple(map(str, FORMATS))) and fmt.isdigit():
+        known = ('4',) if old else tuple(map(str, FORMATS))
+        if fmt not in (None, '') and fmt not in known and fmt.isdigit():
             raise _another_format(path, f'format={fmt!r} in row {i}')
-        vals, bad = {}, None
-        for n in names[:V4_FIELDS] if old else names:
-            try: vals[n] = _parse(r[n], types[n])
-            except ValueError as e: bad = f"{where}, column {n}: {e}"; break
+        bad, vals = _parse_row(r, names[:V4_FIELDS] if old else names, types, where)
         if bad: problems.append(bad)
         else: out.append(TransferResult(**(_upgraded(vals) if old else vals)))
     return out, problems
+
+# %% ../nbs/04_transfer.ipynb #ec38b815
+def read_results(path) -> tuple[list, list]:
+    """The records of a results file and the problems met: `(records, ['FILE row R (line L), column
+    C: why', ...])`. Rows that parse are kept; format 4's records are read as format 5's."""
+    path = Path(path); names = [x.name for x in fields(TransferResult)]
+    types = {x.name: str(x.type) for x in fields(TransferResult)}
+    text = path.read_text(errors='replace')
+    if not text.strip(): return [], [f"{path} is empty"]
+    if path.suffix == '.json': return _read_json(path, text, names)
+    return _read_csv(path, text, names, types)
 
 def _first_problem(problems: list) -> str:
     "The first problem `read_results` met, and how many more there are."
     return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else '')
 
+# %% ../nbs/04_transfer.ipynb #8ba52e8c
 def load_results(path, keep_good: bool = False) -> list[TransferResult]:
-    "Read records written by `save_results`. A damaged file is an error naming its file, row and column, unless `keep_good`: then the rows that parse are returned, with a warning."
+    """Read records written by `save_results`. A damaged file is an error naming its file, row and
+    column, unless `keep_good`: then the rows that parse are returned, with a warning."""
     out, problems = read_results(path)
     if problems:
         if not keep_good:
-            raise ValueError(f"{_first_problem(problems)}. The {len(out)} row(s) that parse can be kept: load_results(path, keep_good=True).")
-        warnings.warn(f"{_first_problem(problems)}; keeping the {len(out)} row(s) that parse", stacklevel=2)
+            raise ValueError(f"{_first_problem(problems)}. The {len(out)} row(s) that parse can be "
+                             "kept: load_results(path, keep_good=True).")
+        warnings.warn(f"{_first_problem(problems)}; keeping the {len(out)} row(s) that parse",
+                      stacklevel=2)
     return out
 
 # %% ../nbs/04_transfer.ipynb #b5e60d38
 LOCK_NAME = '.results.lock'
 
+def _lock_fd(folder: Path) -> int:
+    "The lock file of `folder`, opened for writing; a symbolic link in its place is refused."
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0)
+    try: return os.open(folder / LOCK_NAME, flags, 0o666)
+    except OSError as e:
+        if (folder / LOCK_NAME).is_symlink():
+            raise PermissionError(f"{folder / LOCK_NAME} is a symbolic link, and the results lock "
+                                  f"never follows one (it could make us write outside {folder}): "
+                                  "remove it, or use another results folder") from None
+        raise
+
+# %% ../nbs/04_transfer.ipynb #7620d1b3
 @contextlib.contextmanager
 def results_lock(folder):
     "Hold an exclusive lock on the results in `folder` (blocks while another process holds it)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    try: fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o666)
-    except OSError as e:
-        if (folder / LOCK_NAME).is_symlink():
-            raise PermissionError(f"{folder / LOCK_NAME} is a symbolic link, and the results lock never follows one (it could "
-                                  f"make us write outside {folder}): remove it, or use another results folder") from None
-        raise
-    with open(fd, 'a+') as f:
+    with open(_lock_fd(folder), 'a+') as f:
         if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_EX)
         else:
             import msvcrt
@@ -203,40 +243,59 @@ def results_lock(folder):
             if fcntl is not None: fcntl.flock(f.fileno(), fcntl.LOCK_UN)
             else: f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
 
+# %% ../nbs/04_transfer.ipynb #78d2d68c
 def _read_kept(path) -> list:
-    "The records of `path` that parse; a damaged file is first copied, as it was, to `<name>.damaged`."
+    """The records of `path` that parse; a damaged file is first copied, as it was, to
+    `<name>.damaged`."""
     path = Path(path)
     if not path.exists(): return []
     recs, problems = read_results(path)
     if problems:
         aside = path.with_name(path.name + '.damaged')
         atomic_write(aside, path.read_bytes())
-        warnings.warn(f"{_first_problem(problems)}: the damaged file is kept as {aside.name}; the rows that parse go on in {path.name}", stacklevel=3)
+        warnings.warn(f"{_first_problem(problems)}: the damaged file is kept as {aside.name}; "
+                      f"the rows that parse go on in {path.name}", stacklevel=3)
     return recs
 
-def _numbers(r) -> dict: return {k: v for k, v in asdict(r).items() if k != 'seconds'}     # a rerun takes other seconds
+def _numbers(r) -> dict:      # a rerun takes other seconds
+    return {k: v for k, v in asdict(r).items() if k != 'seconds'}
 
+def _run_desc(r) -> str:
+    "A record's run in words, for what `union_records` notices."
+    return (f"{r.method}/{r.protocol}/{r.shift}/sparsity {r.target_sparsity}/seed {r.seed}"
+            + (f"/{r.option}" if r.option else ''))
+
+# %% ../nbs/04_transfer.ipynb #a840c172
 def union_records(named: dict) -> tuple[dict, list[str]]:
-    "`{file name: records}` as one `{key: record}` (the first file's row wins) and what was noticed: a run twice with other numbers, rows found in one file only."
+    """`{file name: records}` as one `{key: record}` (the first file's row wins) and what was
+    noticed: a run twice with other numbers, rows found in one file only."""
     merged, origin, notes = {}, {}, []
     for name, recs in named.items():
         for r in recs:
-            k, desc = r.key(), f"{r.method}/{r.protocol}/{r.shift}/sparsity {r.target_sparsity}/seed {r.seed}" + (f"/{r.option}" if r.option else '')
+            k, desc = r.key(), _run_desc(r)
             if k not in merged: merged[k], origin[k] = r, name
             elif _numbers(r) != _numbers(merged[k]):
                 same = origin[k] == name
-                notes.append(f"{name} holds the run {desc} twice with different numbers: the later row is kept" if same else
-                             f"the run {desc} has different numbers in {origin[k]} and {name}: the {origin[k]} row is kept")
+                notes.append((f"{name} holds the run {desc} twice with different numbers: the "
+                              "later row is kept") if same else
+                             (f"the run {desc} has different numbers in {origin[k]} and {name}: "
+                              f"the {origin[k]} row is kept"))
                 if same: merged[k] = r
     if len(named) > 1:
         first, *rest = named
         for name in rest:
             only = sum(origin[k] == name for k in merged)
-            if only: notes.append(f"{only} record(s) found only in {name} (not in {first}) are kept in both")
+            if only:
+                notes.append(f"{only} record(s) found only in {name} (not in {first}) are kept in "
+                             "both")
     return merged, notes
 
+# %% ../nbs/04_transfer.ipynb #51acf48b
 def merge_results(path, records, json_path=None) -> list[TransferResult]:
-    "Under the folder's lock: the union of `path` and `json_path` (rows that parse), with `records` put in, written back to both; returns everything. Disagreements between or within the files are warned about, never dropped unseen; a damaged file is first copied to `<name>.damaged`."
+    """Under the folder's lock: the union of `path` and `json_path` (rows that parse), with
+    `records` put in, written back to both; returns everything. Disagreements between or within the
+    files are warned about, never dropped unseen; a damaged file is first copied to
+    `<name>.damaged`."""
     path = Path(path)
     with results_lock(path.parent):
         files = {path.name: _read_kept(path)}
@@ -255,19 +314,26 @@ def unique(xs) -> list:
     return list(dict.fromkeys(x + 0.0 if isinstance(x, float) else x for x in xs))
 
 def as_names(xs, what: str) -> list:
-    "A list of names or numbers from `xs`; a lone string is refused (it would be read letter by letter)."
-    if isinstance(xs, (str, bytes)): raise TypeError(f"{what} must be a list, got the string {xs!r} (write [{xs!r}])")
+    """A list of names or numbers from `xs`; a lone string is refused (it would be read letter by
+    letter)."""
+    if isinstance(xs, (str, bytes)):
+        raise TypeError(f"{what} must be a list, got the string {xs!r} (write [{xs!r}])")
     try: return list(xs)
-    except TypeError: raise TypeError(f"{what} must be a list, got {type(xs).__name__} {xs!r}") from None
+    except TypeError:
+        raise TypeError(f"{what} must be a list, got {type(xs).__name__} {xs!r}") from None
 
 def check_sparsity(sp, what: str = 'sparsity') -> float:
     "`sp` as a float in [0, 1) (-0.0 becomes 0.0), or a clear error."
-    if isinstance(sp, bool) or not isinstance(sp, (int, float)) or not math.isfinite(sp) or not 0 <= sp < 1:
-        raise ValueError(f"{what} must be a number in [0, 1) (the fraction of masked weights set to 0), got {sp!r}")
+    if (isinstance(sp, bool) or not isinstance(sp, (int, float)) or not math.isfinite(sp)
+            or not 0 <= sp < 1):
+        raise ValueError(f"{what} must be a number in [0, 1) (the fraction of masked weights set "
+                         f"to 0), got {sp!r}")
     return float(sp) + 0.0
 
+# %% ../nbs/04_transfer.ipynb #6a50a84a
 def _labels(*dss) -> set:
-    "The set of labels in the datasets (all of an `ImageDataset`'s, the first 2,000 items' otherwise)."
+    """The set of labels in the datasets (all of an `ImageDataset`'s, the first 2,000 items'
+    otherwise)."""
     out = set()
     for ds in dss:
         labels = getattr(ds, 'labels', None)
@@ -278,41 +344,63 @@ def _labels(*dss) -> set:
 def check_names(protocols=(), methods=(), sparsities=()):
     "Raise a clear error for an unknown protocol or mask method, or a sparsity outside [0, 1)."
     for p in as_names(protocols, 'protocols'):
-        if p not in PROTOCOLS: raise ValueError(f"unknown protocol {p!r}; known protocols: {', '.join(PROTOCOLS)}")
+        if p not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {p!r}; known protocols: {', '.join(PROTOCOLS)}")
     for m in as_names(methods, 'methods'):
-        if m not in METHODS[:-1]: raise ValueError(f"unknown mask method {m!r}; known methods: {', '.join(METHODS[:-1])}")
+        if m not in METHODS[:-1]:
+            raise ValueError(f"unknown mask method {m!r}; known methods: {', '.join(METHODS[:-1])}")
     for sp in as_names(sparsities, 'sparsities'): check_sparsity(sp)
 
+# %% ../nbs/04_transfer.ipynb #54d62368
 def check_data(**datasets):
     "Each named dataset must be a non-empty dataset of (image, label) pairs."
     for name, ds in datasets.items():
         if not (hasattr(ds, '__len__') and hasattr(ds, '__getitem__')):
-            raise TypeError(f"{name} must be a dataset of (image, label) pairs, got {type(ds).__name__}")
-        if len(ds) == 0: raise ValueError(f"{name} is empty: there is nothing to train or evaluate on")
-        check_item(ds[0], name, 0)           # the data contract (00_data), on the first item, before any work
+            raise TypeError(f"{name} must be a dataset of (image, label) pairs, "
+                            f"got {type(ds).__name__}")
+        if len(ds) == 0:
+            raise ValueError(f"{name} is empty: there is nothing to train or evaluate on")
+        check_item(ds[0], name, 0)   # the data contract (00_data), on the first item, before work
 
-def check_run(protocol, method, sparsity, source_ds=None, target_ds=None, model=None):
-    "Raise a clear error if this combination cannot run; `source_ds`/`target_ds` (a dataset or a tuple of them) check the labels too."
-    check_names([protocol])
+# %% ../nbs/04_transfer.ipynb #48efe125
+def _check_mask_args(protocol, method, sparsity):
+    "Raise a clear error if `protocol` cannot run with this mask `method` and `sparsity`."
     if protocol in NO_MASK:
-        if method not in (None, 'none'): raise ValueError(f"protocol {protocol!r} uses no mask; pass method=None (got {method!r})")
-    else:
-        if method in (None, 'none'): raise ValueError(f"protocol {protocol!r} needs a mask method, one of {', '.join(METHODS[:-1])}")
-        check_names(methods=[method], sparsities=[] if sparsity is None else [sparsity])
-        if protocol == 'adapt' and method not in LEARNED:
-            raise ValueError(f"protocol 'adapt' learns a target mask, and {method!r} masks are not learned; use one of {', '.join(LEARNED)}")
-        if method in ('topk',) + CONTROLS and sparsity is None: raise ValueError(f"method {method!r} needs a sparsity in [0, 1)")
+        if method not in (None, 'none'):
+            raise ValueError(f"protocol {protocol!r} uses no mask; pass method=None "
+                             f"(got {method!r})")
+        return
+    if method in (None, 'none'):
+        raise ValueError(f"protocol {protocol!r} needs a mask method, one of "
+                         f"{', '.join(METHODS[:-1])}")
+    check_names(methods=[method], sparsities=[] if sparsity is None else [sparsity])
+    if protocol == 'adapt' and method not in LEARNED:
+        raise ValueError(f"protocol 'adapt' learns a target mask, and {method!r} masks are not "
+                         f"learned; use one of {', '.join(LEARNED)}")
+    if method in ('topk',) + CONTROLS and sparsity is None:
+        raise ValueError(f"method {method!r} needs a sparsity in [0, 1)")
+
+# %% ../nbs/04_transfer.ipynb #14ffe00e
+def check_run(protocol, method, sparsity, source_ds=None, target_ds=None, model=None):
+    """Raise a clear error if this combination cannot run; `source_ds`/`target_ds` (a dataset or a
+    tuple of them) check the labels too."""
+    check_names([protocol])
+    _check_mask_args(protocol, method, sparsity)
     if source_ds is None or target_ds is None: return
     src = tuple(source_ds) if isinstance(source_ds, (tuple, list)) else (source_ds,)
     tgt = tuple(target_ds) if isinstance(target_ds, (tuple, list)) else (target_ds,)
-    check_data(**{f'source dataset {i + 1}': d for i, d in enumerate(src)}, **{f'target dataset {i + 1}': d for i, d in enumerate(tgt)})
+    check_data(**{f'source dataset {i + 1}': d for i, d in enumerate(src)},
+               **{f'target dataset {i + 1}': d for i, d in enumerate(tgt)})
     ls, lt = _labels(*src), _labels(*tgt)
     extra = sorted(lt - ls)
-    if extra: raise ValueError(f"the target has labels the source has not ({', '.join(map(str, extra[:10]))}); "
-                               "domain transfer here keeps the label set: remap the labels or use matching datasets")
+    if extra:
+        raise ValueError(f"the target has labels the source has not "
+                         f"({', '.join(map(str, extra[:10]))}); domain transfer here keeps the "
+                         "label set: remap the labels or use matching datasets")
     if model is not None:
         n_out, top = n_outputs(model, src[0]), max(ls | lt)
-        if top >= n_out: raise ValueError(f"the model has {n_out} outputs but the data has label {top}")
+        if top >= n_out:
+            raise ValueError(f"the model has {n_out} outputs but the data has label {top}")
 
 # %% ../nbs/04_transfer.ipynb #3ab3bba2
 @dataclass
@@ -323,32 +411,41 @@ class SourceMask:
     sparsity: float
     accuracy: float
     seconds: float
-    weights: dict | None = None      # magnitude_retrain: the masked layers' weights after retraining the kept ones
+    weights: dict | None = None      # magnitude_retrain: the masked layers' weights after
+                                     # retraining the kept ones
     steps: int = 0                   # optimizer steps it took (0: computed, not learned)
 
-def source_mask(model, source_train, source_test, method: str, sparsity: float | None, epochs: int = 1, seed: int = 0,
-                device=None, max_steps=None, progress: bool = True, min_steps: int = MIN_STEPS, mask_lr: float | None = None,
-                **mask_kw) -> SourceMask:
-    "Learn (or compute) the source mask of `model` on the source data; `mask_lr` is the scores' learning rate (magnitude_retrain: the kept weights')."
+# %% ../nbs/04_transfer.ipynb #6fff22b3
+def source_mask(model, source_train, source_test, method: str, sparsity: float | None,
+                epochs: int = 1, seed: int = 0, device=None, max_steps=None, progress: bool = True,
+                min_steps: int = MIN_STEPS, mask_lr: float | None = None, **mask_kw) -> SourceMask:
+    """Learn (or compute) the source mask of `model` on the source data; `mask_lr` is the scores'
+    learning rate (magnitude_retrain: the kept weights')."""
     t0 = time.perf_counter()
     m = copy.deepcopy(model)
     add_masks(m, method, sparsity=sparsity, seed=seed, **mask_kw)
-    if method in LEARNED: learn_masks(m, source_train, epochs=epochs, lr=mask_lr, seed=seed, device=device, max_steps=max_steps,
-                                      min_steps=min_steps, progress=progress)
-    weights = (_retrain_kept(m, source_train, epochs, seed, device, max_steps, min_steps, progress, mask_lr or 1e-3)
-               if method == 'magnitude_retrain' else None)
-    steps = run_steps(len(source_train), epochs, 128, max_steps, min_steps) if method in LEARNED + ('magnitude_retrain',) else 0
-    return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m), evaluate(m, source_test, device=device),
-                      time.perf_counter() - t0, weights, steps)
+    if method in LEARNED:
+        learn_masks(m, source_train, epochs=epochs, lr=mask_lr, seed=seed, device=device,
+                    max_steps=max_steps, min_steps=min_steps, progress=progress)
+    weights = (_retrain_kept(m, source_train, epochs, seed, device, max_steps, min_steps, progress,
+                             mask_lr or 1e-3) if method == 'magnitude_retrain' else None)
+    steps = (run_steps(len(source_train), epochs, 128, max_steps, min_steps)
+             if method in LEARNED + ('magnitude_retrain',) else 0)
+    return SourceMask(method, sparsity, get_masks(m), mask_sparsity(m),
+                      evaluate(m, source_test, device=device), time.perf_counter() - t0, weights,
+                      steps)
 
+# %% ../nbs/04_transfer.ipynb #be1b9e0c
 def _retrain_kept(m, ds, epochs, seed, device, max_steps, min_steps, progress, lr=1e-3) -> dict:
-    "PackNet's second step: train the kept weights of `m`'s masked layers on `ds` (dropped ones get no gradient), nothing else."
+    """PackNet's second step: train the kept weights of `m`'s masked layers on `ds` (dropped ones
+    get no gradient), nothing else."""
     originals = {n: m.get_submodule(n).parametrizations.weight.original for n in masked_layers(m)}
     others = [p for p in m.parameters() if p.requires_grad]
     for p in others: p.requires_grad_(False)
     for w in originals.values(): w.requires_grad_(True)
-    try: fit(m, ds, epochs=epochs, lr=lr, seed=seed, device=device, max_steps=max_steps, min_steps=min_steps, freeze_norm=True,
-             params=list(originals.values()), progress=progress, desc='retrain kept')
+    try: fit(m, ds, epochs=epochs, lr=lr, seed=seed, device=device, max_steps=max_steps,
+             min_steps=min_steps, freeze_norm=True, params=list(originals.values()),
+             progress=progress, desc='retrain kept')
     finally:
         for w in originals.values(): w.requires_grad_(False)
         for p in others: p.requires_grad_(True)
@@ -356,9 +453,11 @@ def _retrain_kept(m, ds, epochs, seed, device, max_steps, min_steps, progress, l
 
 # %% ../nbs/04_transfer.ipynb #44521e64
 def freeze_entries(model, masks: dict):
-    "Returns `after_step` for `fit`: entries where `masks[layer]` is True keep their current values."
+    """Returns `after_step` for `fit`: entries where `masks[layer]` is True keep their current
+    values."""
     mods = dict(model.named_modules())
-    saved = [(mods[n].weight, m.to(mods[n].weight.device), mods[n].weight.detach().clone()) for n, m in masks.items()]
+    saved = [(mods[n].weight, m.to(mods[n].weight.device), mods[n].weight.detach().clone())
+             for n, m in masks.items()]
     for w, m, _ in saved: w.register_hook(lambda g, m=m: g.masked_fill(m, 0))
     def after_step(_model, _step):
         with torch.no_grad():
@@ -367,7 +466,8 @@ def freeze_entries(model, masks: dict):
 
 # %% ../nbs/04_transfer.ipynb #255a4ed6
 def isolated_source(source_model, finetuned, masks: dict) -> nn.Module:
-    "The source network rebuilt from `finetuned`'s frozen weights under `masks` and the source's own other parameters."
+    """The source network rebuilt from `finetuned`'s frozen weights under `masks` and the source's
+    own other parameters."""
     net = copy.deepcopy(source_model)
     ft = dict(finetuned.named_modules())
     with torch.no_grad():
@@ -376,67 +476,83 @@ def isolated_source(source_model, finetuned, masks: dict) -> nn.Module:
     return net
 
 def restored_source(source_model, finetuned, masks: dict) -> nn.Module:
-    "`protect_restored`: every weight of `finetuned`'s masked layers (frozen and retrained alike), with the source's own head, biases and norm statistics."
+    """`protect_restored`: every weight of `finetuned`'s masked layers (frozen and retrained alike),
+    with the source's own head, biases and norm statistics."""
     net = copy.deepcopy(source_model)
     with torch.no_grad():
-        for n in masks: net.get_submodule(n).weight.copy_(finetuned.get_submodule(n).weight.detach())
+        for n in masks:
+            net.get_submodule(n).weight.copy_(finetuned.get_submodule(n).weight.detach())
     return net
 
 # %% ../nbs/04_transfer.ipynb #5a7e0c31
 def view_state(model) -> tuple[dict, dict]:
-    "What a network computes with: its plain tensors (a masked layer's original weight under the layer's own name) and its binary masks."
+    """What a network computes with: its plain tensors (a masked layer's original weight under the
+    layer's own name) and its binary masks."""
     state, seen = {}, set()
     for k, v in model.state_dict().items():
-        if v.numel():                       # a tensor shared by several layers (tied weights) is one tensor to keep
+        if v.numel():     # a tensor shared by several layers (tied weights) is one tensor to keep
             ptr = (v.data_ptr(), v.dtype, tuple(v.shape), v.stride())
             if ptr in seen: continue
             seen.add(ptr)
         if '.parametrizations.weight.' in k:
-            if k.endswith('.parametrizations.weight.original'): state[k.replace('.parametrizations.weight.original', '.weight')] = v
-            continue                        # scores, thresholds, fixed masks: the binary mask stands for them
+            if k.endswith('.parametrizations.weight.original'):
+                state[k.replace('.parametrizations.weight.original', '.weight')] = v
+            continue      # scores, thresholds, fixed masks: the binary mask stands for them
         state[k] = v
     return state, get_masks(model)
 
 def kept_for(view, base: dict) -> dict:
-    "What to save beside a stored network with plain tensors `base` to rebuild `view`: its masks, packed, and every tensor that differs."
+    """What to save beside a stored network with plain tensors `base` to rebuild `view`: its masks,
+    packed, and every tensor that differs."""
     state, masks = view_state(view)
     diff = {k: v.detach().cpu().clone() for k, v in state.items()
             if k not in base or v.shape != base[k].shape or not torch.equal(v.cpu(), base[k].cpu())}
     return dict(masks=pack_masks(masks), tensors=diff)
 
+# %% ../nbs/04_transfer.ipynb #2c5365a4
 def payload_bits(kept: dict) -> int:
-    "Bits of a `kept_for` payload: one per masked weight, and every differing tensor at its own precision."
+    """Bits of a `kept_for` payload: one per masked weight, and every differing tensor at its own
+    precision."""
     return (sum(math.prod(p['shape']) for p in kept['masks'].values())
             + sum(t.numel() * t.element_size() * 8 for t in kept['tensors'].values()))
 
 def storage_bits(*views) -> int:
-    "Bits needed beyond ONE stored plain network to serve every network in `views` (storing whichever of them is cheapest)."
+    """Bits needed beyond ONE stored plain network to serve every network in `views` (storing
+    whichever of them is cheapest)."""
     bases = [view_state(v)[0] for v in views]
     return min(sum(payload_bits(kept_for(v, b)) for v in views) for b in bases)
 
 # %% ../nbs/04_transfer.ipynb #f2b3c4d5
-REG_DEFAULTS = dict(l2sp=10 ** -0.5, ewc=1.0)           # alpha and lambda chosen on validation (04c_tune: the sweeps on two shifts)
+# alpha and lambda chosen on validation (04c_tune: the sweeps on two shifts)
+REG_DEFAULTS = dict(l2sp=10 ** -0.5, ewc=1.0)
 FISHER_ITEMS = 2048                             # source images the EWC Fisher is averaged over
 
 def source_data_needed(protocol: str, method: str | None = None) -> str:
-    "When `protocol` with `method` needs the source data: 'none', 'before' the target arrives (a mask, a retrain, a Fisher), or 'at target time'."
+    """When `protocol` with `method` needs the source data: 'none', 'before' the target arrives (a
+    mask, a retrain, a Fisher), or 'at target time'."""
     if protocol == 'joint': return 'at target time'
-    if protocol == 'ewc' or (protocol in SHARED and method in LEARNED + ('magnitude_retrain',)): return 'before'
+    if protocol == 'ewc' or (protocol in SHARED and method in LEARNED + ('magnitude_retrain',)):
+        return 'before'
     return 'none'
 
 def l2sp_penalty(source_model, strength: float, source_train=None, seed: int = 0):
-    "`extra_loss` for `fit`: strength/2 * the squared distance of every parameter from its source value."
+    """`extra_loss` for `fit`: strength/2 * the squared distance of every parameter from its source
+    value."""
     ref = {n: p.detach().clone() for n, p in source_model.named_parameters()}
-    return lambda m: strength / 2 * sum(((p - ref[n]) ** 2).sum() for n, p in m.named_parameters() if n in ref)
+    return lambda m: strength / 2 * sum(((p - ref[n]) ** 2).sum() for n, p in m.named_parameters()
+                                        if n in ref)
 
 # %% ../nbs/04_transfer.ipynb #a3c4d5e6
 def fisher_diagonal(model, ds, n: int = FISHER_ITEMS, seed: int = 0, bs: int = 128) -> dict:
-    "The diagonal of the empirical Fisher of `model` on `n` random items of `ds`: the mean squared per-item gradient of the loss."
+    """The diagonal of the empirical Fisher of `model` on `n` random items of `ds`: the mean squared
+    per-item gradient of the loss."""
     from torch.func import functional_call, grad, vmap
     dev = next(model.parameters()).device
     params = {k: v.detach() for k, v in model.named_parameters()}
     buffers = dict(model.named_buffers())
-    def loss(p, x, y): return torch.nn.functional.cross_entropy(functional_call(model, (p, buffers), (x[None],)), y[None])
+    def loss(p, x, y):
+        logits = functional_call(model, (p, buffers), (x[None],))
+        return torch.nn.functional.cross_entropy(logits, y[None])
     per_item = vmap(grad(loss), in_dims=(None, 0, 0))
     out, count, was = {k: torch.zeros_like(v) for k, v in params.items()}, 0, model.training
     model.eval()
@@ -448,337 +564,577 @@ def fisher_diagonal(model, ds, n: int = FISHER_ITEMS, seed: int = 0, bs: int = 1
     finally: model.train(was)
     return {k: v / count for k, v in out.items()}
 
+# %% ../nbs/04_transfer.ipynb #f8dccd4e
 def ewc_penalty(source_model, strength: float, source_train=None, seed: int = 0):
-    "`extra_loss` for `fit`: strength/2 * the Fisher-weighted squared distance from the source weights (the Fisher from `source_train`, scaled to mean 1)."
-    if source_train is None: raise ValueError("ewc needs the source training data, to compute the Fisher before the target is learned")
-    fisher, ref = fisher_diagonal(source_model, source_train, seed=seed), {n: p.detach().clone() for n, p in source_model.named_parameters()}
-    mean = torch.cat([f.flatten() for f in fisher.values()]).mean().clamp_min(1e-12)   # one strength, any model size
+    """`extra_loss` for `fit`: strength/2 * the Fisher-weighted squared distance from the source
+    weights (the Fisher from `source_train`, scaled to mean 1)."""
+    if source_train is None:
+        raise ValueError("ewc needs the source training data, to compute the Fisher before the "
+                         "target is learned")
+    fisher = fisher_diagonal(source_model, source_train, seed=seed)
+    ref = {n: p.detach().clone() for n, p in source_model.named_parameters()}
+    # one strength, any model size
+    mean = torch.cat([f.flatten() for f in fisher.values()]).mean().clamp_min(1e-12)
     fisher = {n: f / mean for n, f in fisher.items()}
-    return lambda m: strength / 2 * sum((fisher[n] * (p - ref[n]) ** 2).sum() for n, p in m.named_parameters() if n in fisher)
+    return lambda m: strength / 2 * sum((fisher[n] * (p - ref[n]) ** 2).sum()
+                                        for n, p in m.named_parameters() if n in fisher)
 
 def joined(source_train, target_train):
     "Source and target training data as one dataset (one `ImageDataset` when both are)."
     if isinstance(source_train, ImageDataset) and isinstance(target_train, ImageDataset) and \
             source_train.images.shape[1:] == target_train.images.shape[1:]:
-        return ImageDataset(torch.cat([source_train[:][0], target_train[:][0]]), torch.cat([source_train.labels, target_train.labels]),
+        return ImageDataset(torch.cat([source_train[:][0], target_train[:][0]]),
+                            torch.cat([source_train.labels, target_train.labels]),
                             source_train.classes)
     return torch.utils.data.ConcatDataset([source_train, target_train])
 
 # %% ../nbs/04_transfer.ipynb #lr1c2d3e
-STAGE2_LR = 1e-3                                                   # Adam's usual rate: protect/isolate, l2sp, ewc, joint
-LR_DEFAULTS = dict(finetune=10 ** -2.5, head=1e-2, adapt=1e-2)   # chosen on validation (04c_tune; adapt: adapt_head_lr.json)
-ADAPT_LR_FACTOR = dict(ste=1.0, gumbel=10 ** 0.5, topk=10 ** 0.5)      # adapt's mask rate, as a factor on masks.mask_lr
+STAGE2_LR = 1e-3                          # Adam's usual rate: protect/isolate, l2sp, ewc, joint
+# chosen on validation (04c_tune; adapt: adapt_head_lr.json)
+LR_DEFAULTS = dict(finetune=10 ** -2.5, head=1e-2, adapt=1e-2)
+ADAPT_LR_FACTOR = dict(ste=1.0, gumbel=10 ** 0.5, topk=10 ** 0.5)   # adapt's mask rate, as a factor
+                                                                    # on masks.mask_lr
 
 def default_lr(protocol: str) -> float:
     "Stage 2's learning rate for `protocol` when none is given: its tuned one, else `STAGE2_LR`."
     return LR_DEFAULTS.get(protocol, STAGE2_LR)
 
-
 # %% ../nbs/04_transfer.ipynb #c6199911
-def _n_params(model) -> int: return sum(p.numel() for p in model.parameters())     # a shared Parameter is listed once
+def _n_params(model) -> int:      # a shared Parameter is listed once
+    return sum(p.numel() for p in model.parameters())
 
 def head_params(net) -> list:
-    "The parameters of `net` no mask covers: its head, biases, norm weights (what the `head` control and `adapt` train)."
+    """The parameters of `net` no mask covers: its head, biases, norm weights (what the `head`
+    control and `adapt` train)."""
     body = {id(net.get_submodule(n).weight) for n in maskable_layers(net)}
     return [p for p in net.parameters() if id(p) not in body]
 
 def head_only(source_model, target_train, fit_kw: dict) -> tuple:
-    "The `head` control: a copy of `source_model` with only its unmaskable parameters (head, biases) trained on the target; `(net, their count)`."
+    """The `head` control: a copy of `source_model` with only its unmaskable parameters (head,
+    biases) trained on the target; `(net, their count)`."""
     net = copy.deepcopy(source_model)
     train = head_params(net)
     fit(net, target_train, params=train, freeze_norm=True, desc='head', **fit_kw)
     return net, sum(p.numel() for p in train)
 
-MASK_OPTIONS = tuple(k for k in inspect.signature(add_masks).parameters if k not in ('model', 'method', 'sparsity', 'seed', 'masks'))
-METHOD_OPTIONS = dict(tau=('gumbel',), threshold=('ste',), init=('ste', 'gumbel'), penalty=('ste', 'gumbel'))   # options of some methods only
+# %% ../nbs/04_transfer.ipynb #941a9240
+MASK_OPTIONS = tuple(k for k in inspect.signature(add_masks).parameters
+                     if k not in ('model', 'method', 'sparsity', 'seed', 'masks'))
+METHOD_OPTIONS = dict(tau=('gumbel',), threshold=('ste',), init=('ste', 'gumbel'),
+                      penalty=('ste', 'gumbel'))   # options of some methods only
 
-def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=None, opt=None, momentum=None, weight_decay=None,
-                   seed=0, device=None, max_steps=None, min_steps=MIN_STEPS, src_mask=None, strength=None, mask_lr=None, **mask_kw) -> dict:
-    "Every argument of `transfer_runs` checked before any work: unknown keywords raise TypeError naming them, options a protocol or method cannot use are refused. Returns the protocols and the optimizer settings resolved (`lr=None`: the protocol's `default_lr`)."
+def _check_mask_options(protocols, method, sparsity, mask_kw: dict):
+    "Unknown mask options raise TypeError; those the protocols or `method` cannot use are refused."
+    unknown = sorted(set(mask_kw) - set(MASK_OPTIONS))
+    if unknown: raise TypeError(f"unknown keyword argument(s): {', '.join(unknown)}; the mask "
+                                f"options are {', '.join(MASK_OPTIONS)}")
+    given = {k: v for k, v in mask_kw.items() if v is not None}
+    if given and set(protocols) & set(NO_MASK):
+        raise ValueError(f"protocol {protocols[0]!r} uses no mask, so "
+                         f"{', '.join(f'{k}={v!r}' for k, v in given.items())} cannot apply")
+    for k, v in given.items():
+        if k in METHOD_OPTIONS and method not in METHOD_OPTIONS[k]:
+            raise ValueError(f"{k}={v!r} is an option of {' and '.join(METHOD_OPTIONS[k])} masks; "
+                             f"method {method!r} cannot use it")
+    if 'penalty' in given and sparsity is not None:
+        raise ValueError(f"penalty={given['penalty']!r} drives masks without a target "
+                         f"(sparsity=None); with sparsity={sparsity} the schedule replaces it")
+
+# %% ../nbs/04_transfer.ipynb #5b86d337
+def _check_stage2_options(protocols, method, opt, momentum, weight_decay, strength, mask_lr):
+    "Optimizer settings, `strength` and `mask_lr` are refused where the protocol cannot use them."
+    if 'adapt' in protocols:
+        set_opt = [f'{k}={v!r}' for k, v in (('opt', opt), ('momentum', momentum),
+                                             ('weight_decay', weight_decay)) if v is not None]
+        if set_opt: raise ValueError(f"protocol 'adapt' trains no weights (a target mask, and the "
+                                     f"target's head and biases with Adam at lr), so "
+                                     f"{', '.join(set_opt)} cannot apply: leave them out")
+    if strength is not None:
+        if protocols[0] not in REGULARISED:
+            raise ValueError(f"strength={strength!r} is the pull towards the source weights of "
+                             f"{' and '.join(REGULARISED)}; protocol {protocols[0]!r} has none: "
+                             "leave it out")
+        if (isinstance(strength, bool) or not isinstance(strength, (int, float))
+                or not math.isfinite(strength) or strength < 0):
+            raise ValueError(f"strength must be a number >= 0 (0 is plain finetuning), "
+                             f"got {strength!r}")
+    if mask_lr is not None:
+        if method not in LEARNED + ('magnitude_retrain',) or protocols[0] in NO_MASK:
+            raise ValueError(f"mask_lr={mask_lr!r} is the learning rate of a learned mask's scores "
+                             f"(or of magnitude_retrain's kept weights); {protocols[0]} with "
+                             f"{method} has none: leave it out")
+        check_fit_args(lr=mask_lr)
+
+# %% ../nbs/04_transfer.ipynb #1cfbaeb3
+def _check_src_mask(src_mask, method, sparsity):
+    "A `src_mask` given must be a `SourceMask` made with this `method` and `sparsity`."
+    if src_mask is None: return
+    if not isinstance(src_mask, SourceMask):
+        raise TypeError(f"src_mask must be a SourceMask (from source_mask), "
+                        f"got {type(src_mask).__name__}")
+    if (src_mask.method, src_mask.target_sparsity) != (method, sparsity):
+        raise ValueError(f"src_mask was made with {src_mask.method} at sparsity "
+                         f"{src_mask.target_sparsity}, not {method} at {sparsity}")
+
+# %% ../nbs/04_transfer.ipynb #107ab1a8
+def check_transfer(protocols, method, sparsity, epochs=1, mask_epochs=1, lr=None, opt=None,
+                   momentum=None, weight_decay=None, seed=0, device=None, max_steps=None,
+                   min_steps=MIN_STEPS, src_mask=None, strength=None, mask_lr=None,
+                   **mask_kw) -> dict:
+    """Every argument of `transfer_runs` checked before any work: unknown keywords raise TypeError
+    naming them, options a protocol or method cannot use are refused. Returns the protocols and the
+    optimizer settings resolved (`lr=None`: the protocol's `default_lr`)."""
     protocols = tuple(unique(as_names(protocols, 'protocols')))
-    if not protocols: raise ValueError(f"protocols is empty: give at least one of {', '.join(PROTOCOLS)}")
+    if not protocols:
+        raise ValueError(f"protocols is empty: give at least one of {', '.join(PROTOCOLS)}")
     for p in protocols: check_run(p, method, sparsity)
     if len(protocols) > 1 and not set(protocols) <= set(SHARED):
         raise ValueError(f"only {', '.join(SHARED)} can share one run, got {protocols}")
-    unknown = sorted(set(mask_kw) - set(MASK_OPTIONS))
-    if unknown: raise TypeError(f"unknown keyword argument(s): {', '.join(unknown)}; the mask options are {', '.join(MASK_OPTIONS)}")
-    given = {k: v for k, v in mask_kw.items() if v is not None}
-    if given and set(protocols) & set(NO_MASK):
-        raise ValueError(f"protocol {protocols[0]!r} uses no mask, so {', '.join(f'{k}={v!r}' for k, v in given.items())} cannot apply")
-    for k, v in given.items():
-        if k in METHOD_OPTIONS and method not in METHOD_OPTIONS[k]:
-            raise ValueError(f"{k}={v!r} is an option of {' and '.join(METHOD_OPTIONS[k])} masks; method {method!r} cannot use it")
-    if 'penalty' in given and sparsity is not None:
-        raise ValueError(f"penalty={given['penalty']!r} drives masks without a target (sparsity=None); with sparsity={sparsity} the schedule replaces it")
-    if 'adapt' in protocols:
-        set_opt = [f'{k}={v!r}' for k, v in (('opt', opt), ('momentum', momentum), ('weight_decay', weight_decay)) if v is not None]
-        if set_opt: raise ValueError(f"protocol 'adapt' trains no weights (a target mask, and the target's head and biases with Adam at lr), "
-                                     f"so {', '.join(set_opt)} cannot apply: leave them out")
-    if strength is not None:
-        if protocols[0] not in REGULARISED:
-            raise ValueError(f"strength={strength!r} is the pull towards the source weights of {' and '.join(REGULARISED)}; "
-                             f"protocol {protocols[0]!r} has none: leave it out")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not math.isfinite(strength) or strength < 0:
-            raise ValueError(f"strength must be a number >= 0 (0 is plain finetuning), got {strength!r}")
-    if mask_lr is not None:
-        if method not in LEARNED + ('magnitude_retrain',) or protocols[0] in NO_MASK:
-            raise ValueError(f"mask_lr={mask_lr!r} is the learning rate of a learned mask's scores (or of magnitude_retrain's kept "
-                             f"weights); {protocols[0]} with {method} has none: leave it out")
-        check_fit_args(lr=mask_lr)
-    opts = dict(opt=opt or 'adam', momentum=0.9 if momentum is None else momentum, weight_decay=0.0 if weight_decay is None else weight_decay)
+    _check_mask_options(protocols, method, sparsity, mask_kw)
+    _check_stage2_options(protocols, method, opt, momentum, weight_decay, strength, mask_lr)
+    opts = dict(opt=opt or 'adam', momentum=0.9 if momentum is None else momentum,
+                weight_decay=0.0 if weight_decay is None else weight_decay)
     lr = default_lr(protocols[0]) if lr is None else lr
-    check_fit_args(epochs=epochs, lr=lr, max_steps=max_steps, min_steps=min_steps, seed=seed, **opts)
+    check_fit_args(epochs=epochs, lr=lr, max_steps=max_steps, min_steps=min_steps, seed=seed,
+                   **opts)
     if isinstance(mask_epochs, bool) or not isinstance(mask_epochs, int) or mask_epochs < 1:
         raise ValueError(f"mask_epochs must be a whole number >= 1, got {mask_epochs!r}")
-    get_device(device)
-    if src_mask is not None:
-        if not isinstance(src_mask, SourceMask): raise TypeError(f"src_mask must be a SourceMask (from source_mask), got {type(src_mask).__name__}")
-        if (src_mask.method, src_mask.target_sparsity) != (method, sparsity):
-            raise ValueError(f"src_mask was made with {src_mask.method} at sparsity {src_mask.target_sparsity}, not {method} at {sparsity}")
+    get_device(device); _check_src_mask(src_mask, method, sparsity)
     return dict(protocols=protocols, lr=lr, **opts)
 
+# %% ../nbs/04_transfer.ipynb #cbe93b99
 def _frozen_count(model, masks: dict) -> int:
-    "Weight entries that `masks` freeze, a tensor shared by several layers counted once (the union of its layers' masks)."
+    """Weight entries that `masks` freeze, a tensor shared by several layers counted once (the
+    union of its layers' masks)."""
     union = {}
     for n, m in masks.items():
         w = model.get_submodule(n).weight
         union[id(w)] = union[id(w)] | m.to(union[id(w)].device) if id(w) in union else m
     return sum(int(m.sum()) for m in union.values())
 
-def transfer_runs(source_model, source_train, source_test, target_train, target_test, protocols=('isolate',),
-                  method: str | None = 'topk', sparsity: float | None = 0.8, shift: str = 'custom', epochs: int = 1,
-                  mask_epochs: int = 1, lr: float | None = None, opt: str | None = None, momentum: float | None = None, weight_decay: float | None = None,
-                  seed: int = 0, device=None, max_steps: int | None = None, src_mask: SourceMask | None = None,
-                  progress: bool = True, setting: str = '', baseline: tuple | None = None, reference: float | None = None,
-                  min_steps: int = MIN_STEPS, source_val=None, target_val=None, strength: float | None = None,
-                  guard: bool = True, head_net=None, option: str = '', mask_lr: float | None = None, **mask_kw):
-    "Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results, target model)`. Everything is checked first (`check_transfer`). With validation sets, records carry their accuracies and `adapt`'s guard runs (see below)."
-    chk = check_transfer(protocols, method, sparsity, epochs, mask_epochs, lr, opt, momentum, weight_decay, seed, device, max_steps,
-                         min_steps, src_mask, strength, mask_lr, **mask_kw)
-    protocols, lr, opt, momentum, weight_decay = chk['protocols'], chk['lr'], chk['opt'], chk['momentum'], chk['weight_decay']
-    check_data(source_train=source_train, source_test=source_test, target_train=target_train, target_test=target_test,
-               **{k: v for k, v in (('source_val', source_val), ('target_val', target_val)) if v is not None})
-    check_run(protocols[0], method, sparsity, (source_train, source_test), (target_train, target_test), source_model)
-    dev = get_device(device); t0 = time.perf_counter()
-    source_model = source_model.to(dev)
-    src_before, tgt_before = baseline or (evaluate(source_model, source_test), evaluate(source_model, target_test))
-    net, total = copy.deepcopy(source_model), _n_params(source_model)
-    n_target, sm = run_steps(len(target_train), epochs, 128, max_steps, min_steps), None     # stage 2's optimizer steps
-    fit_kw = dict(epochs=epochs, lr=lr, opt=opt, momentum=momentum, weight_decay=weight_decay, seed=seed, device=dev,
-                  max_steps=max_steps, min_steps=min_steps, progress=progress)
-    note = ''
-    def record(protocol, src_view, trainable, reached=None, dens=None, masked=None, serving=None):
-        "`src_view` is the network the source is evaluated with; `serving` the source's view when both domains are served (default: the same)."
-        src_after, bits = evaluate(src_view, source_test), storage_bits(serving or src_view, net)
-        vals = [None if v is None else evaluate(m, v) for m, v in ((src_view, source_val), (net, target_val))]
-        rel = 1.0 if protocol == 'finetune' and not option else (round(tgt_after / reference, 6) if reference else None)
-        return TransferResult(method or 'none', protocol, shift, sparsity if protocol not in NO_MASK else None, reached, dens or {},
-                              src_before, src_after, tgt_before, tgt_after, round(src_before - src_after, 6),
-                              round(src_after / src_before, 6) if src_before else None, rel, masked, round(trainable, 6),
-                              int(bits), round(bits / total, 4), round(time.perf_counter() - t0, 2), seed, setting,
-                              steps=dict(**({'source_mask': sm.steps} if protocol in SHARED else {}), target=n_target),
-                              source_val=vals[0], target_val=vals[1], source_data=source_data_needed(protocol, method),
-                              option=option, note=note)
-    if protocols == ('finetune',):
-        fit(net, target_train, desc='finetune', **fit_kw)
-        tgt_after = evaluate(net, target_test)
-        out = [record('finetune', net, 1.0, serving=source_model)]   # forgetting: the finetuned net; serving both: a second copy
-    elif protocols == ('head',):   # control for adapt: the target's own head, biases and other unmaskable parameters, no mask
-        net, n_train = head_only(source_model, target_train, fit_kw)
-        tgt_after = evaluate(net, target_test)
-        out = [record('head', source_model, n_train / total)]
-    elif protocols[0] in REGULARISED + ('joint',):    # zero-storage baselines: one network for both domains
-        p = protocols[0]
-        if p == 'joint': fit(net, joined(source_train, target_train), desc='joint', **dict(fit_kw, max_steps=n_target, min_steps=n_target))
-        else:
-            pull = l2sp_penalty if p == 'l2sp' else ewc_penalty
-            fit(net, target_train, extra_loss=pull(source_model, REG_DEFAULTS[p] if strength is None else strength,
-                                                   source_train if p == 'ewc' else None, seed), desc=p, **fit_kw)
-        tgt_after = evaluate(net, target_test)
-        out = [record(p, net, 1.0)]
-    elif protocols[0] in SHARED:
-        sm = src_mask or source_mask(source_model, source_train, source_test, method, sparsity, mask_epochs, seed, dev,
-                                     max_steps, progress, min_steps, mask_lr, **mask_kw)
-        if sm.weights is not None:      # magnitude_retrain: stage 2 starts from the retrained kept weights
-            with torch.no_grad():
-                for n, w in sm.weights.items(): net.get_submodule(n).weight.copy_(w)
-        fit(net, target_train, after_step=freeze_entries(net, sm.masks), desc='+'.join(protocols), **fit_kw)
-        tgt_after = evaluate(net, target_test)
-        n_free = total - _frozen_count(net, sm.masks)
-        views = {'protect': lambda: net, 'isolate': lambda: isolated_source(source_model, net, sm.masks),
-                 'protect_restored': lambda: restored_source(source_model, net, sm.masks)}
-        out = [record(p, views[p](), n_free / total, reached=sm.sparsity, dens=layer_density(sm.masks), masked=sm.accuracy)
-               for p in protocols]
-    else:  # adapt: a target mask on the frozen source weights, plus the target's own head and biases
-        add_masks(net, method, sparsity=sparsity, seed=seed, **mask_kw)
-        if mask_lr is None: mask_lr = ADAPT_LR_FACTOR.get(method, 1.0) * schedule_lr(method, n_target)
-        run = learn_masks(net, target_train, epochs=epochs, lr=mask_lr, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps,
-                          progress=progress, train_other=True, other_lr=lr)
-        reached, dens = run.sparsity, run.layer_density
-        n_other = sum(p.numel() for n, p in net.named_parameters() if 'parametrizations' not in n)
-        if guard and target_val is not None:      # read on validation only: the test set is read once, below
-            head, n_head = head_net or head_only(source_model, target_train, dict(fit_kw, lr=default_lr('head')))
-            a_val, h_val = evaluate(net, target_val), evaluate(head, target_val)
-            if a_val < h_val:
-                note = (f"guard: the {method} mask at sparsity {sparsity:g} scored {a_val:.3f} on the target's validation set, below "
-                        f"the head-only control's {h_val:.3f}; the head-only network (no mask) is kept")
-                warnings.warn(note, stacklevel=2)
-                net, n_other, reached, dens = copy.deepcopy(head), n_head, 0.0, {n: 1.0 for n in dens}
-        tgt_after = evaluate(net, target_test)
-        out = [record('adapt', source_model, n_other / total, reached=reached, dens=dens)]
-    return out, net
+def _start(c, chk: dict):
+    "Run `c`'s context completed: checked settings, device, source baseline, the network to train."
+    c.protocols, c.lr = chk['protocols'], chk['lr']
+    c.dev = get_device(c.device); c.t0 = time.perf_counter()
+    c.source_model = c.source_model.to(c.dev)
+    c.src_before, c.tgt_before = c.baseline or (evaluate(c.source_model, c.source_test),
+                                                evaluate(c.source_model, c.target_test))
+    c.net, c.total = copy.deepcopy(c.source_model), _n_params(c.source_model)
+    # stage 2's optimizer steps
+    c.n_target, c.sm = run_steps(len(c.target_train), c.epochs, 128, c.max_steps, c.min_steps), None
+    c.fit_kw = dict(epochs=c.epochs, lr=c.lr, opt=chk['opt'], momentum=chk['momentum'],
+                    weight_decay=chk['weight_decay'], seed=c.seed, device=c.dev,
+                    max_steps=c.max_steps, min_steps=c.min_steps, progress=c.progress)
+    c.note = ''
 
-def transfer(source_model, source_train, source_test, target_train, target_test, protocol: str = 'isolate',
-             method: str | None = 'topk', sparsity: float | None = 0.8, return_model: bool = False, **kw):
-    "Run one `protocol` from `source_model` to the target; returns a `TransferResult` (and the target model if asked)."
-    out, net = transfer_runs(source_model, source_train, source_test, target_train, target_test, (protocol,), method, sparsity, **kw)
+# %% ../nbs/04_transfer.ipynb #03d0d65e
+def _record(c, protocol, src_view, trainable, reached=None, dens=None, masked=None, serving=None):
+    """Run `c`'s record for `protocol`: `src_view` is the network the source is evaluated with;
+    `serving` the source's view when both domains are served (default: the same)."""
+    src_after, bits = evaluate(src_view, c.source_test), storage_bits(serving or src_view, c.net)
+    vals = [None if v is None else evaluate(m, v)
+            for m, v in ((src_view, c.source_val), (c.net, c.target_val))]
+    rel = (1.0 if protocol == 'finetune' and not c.option else
+           (round(c.tgt_after / c.reference, 6) if c.reference else None))
+    steps = dict(**({'source_mask': c.sm.steps} if protocol in SHARED else {}), target=c.n_target)
+    sb = c.src_before
+    return TransferResult(c.method or 'none', protocol, c.shift,
+                          c.sparsity if protocol not in NO_MASK else None, reached, dens or {},
+                          sb, src_after, c.tgt_before, c.tgt_after, round(sb - src_after, 6),
+                          round(src_after / sb, 6) if sb else None, rel, masked,
+                          round(trainable, 6), int(bits), round(bits / c.total, 4),
+                          round(time.perf_counter() - c.t0, 2),
+                          c.seed, c.setting, steps=steps, source_val=vals[0], target_val=vals[1],
+                          source_data=source_data_needed(protocol, c.method), option=c.option,
+                          note=c.note)
+
+# %% ../nbs/04_transfer.ipynb #51b161e9
+def _regularised(c) -> list:
+    "Stage 2 of a zero-storage baseline (`l2sp`, `ewc`, `joint`): one network for both domains."
+    p = c.protocols[0]
+    if p == 'joint':
+        fit(c.net, joined(c.source_train, c.target_train), desc='joint',
+            **dict(c.fit_kw, max_steps=c.n_target, min_steps=c.n_target))
+    else:
+        pull = l2sp_penalty if p == 'l2sp' else ewc_penalty
+        loss = pull(c.source_model, REG_DEFAULTS[p] if c.strength is None else c.strength,
+                    c.source_train if p == 'ewc' else None, c.seed)
+        fit(c.net, c.target_train, extra_loss=loss, desc=p, **c.fit_kw)
+    c.tgt_after = evaluate(c.net, c.target_test)
+    return [_record(c, p, c.net, 1.0)]
+
+# %% ../nbs/04_transfer.ipynb #1d50b4b2
+def _shared(c) -> list:
+    "Stage 2 of `protect`/`isolate`/`protect_restored`: free weights trained, masked ones frozen."
+    sm = c.sm = c.src_mask or source_mask(c.source_model, c.source_train, c.source_test, c.method,
+                                          c.sparsity, c.mask_epochs, c.seed, c.dev, c.max_steps,
+                                          c.progress, c.min_steps, c.mask_lr, **c.mask_kw)
+    net = c.net
+    if sm.weights is not None:   # magnitude_retrain: stage 2 starts from the retrained kept weights
+        with torch.no_grad():
+            for n, w in sm.weights.items(): net.get_submodule(n).weight.copy_(w)
+    fit(net, c.target_train, after_step=freeze_entries(net, sm.masks), desc='+'.join(c.protocols),
+        **c.fit_kw)
+    c.tgt_after = evaluate(net, c.target_test)
+    n_free = c.total - _frozen_count(net, sm.masks)
+    views = {'protect': lambda: net,
+             'isolate': lambda: isolated_source(c.source_model, net, sm.masks),
+             'protect_restored': lambda: restored_source(c.source_model, net, sm.masks)}
+    return [_record(c, p, views[p](), n_free / c.total, reached=sm.sparsity,
+                    dens=layer_density(sm.masks), masked=sm.accuracy) for p in c.protocols]
+
+# %% ../nbs/04_transfer.ipynb #d2740b9a
+def _guard(c, n_other: int, reached, dens: dict) -> tuple:
+    """`adapt`'s guard, on the target's validation set: a learned mask below the head-only control
+    is dropped, that control's network kept (`c.net`, `c.note`); returns the record's `(n_other,
+    reached, dens)`."""
+    head_kw = dict(c.fit_kw, lr=default_lr('head'))
+    head, n_head = c.head_net or head_only(c.source_model, c.target_train, head_kw)
+    a_val, h_val = evaluate(c.net, c.target_val), evaluate(head, c.target_val)
+    if not a_val < h_val: return n_other, reached, dens
+    c.note = (f"guard: the {c.method} mask at sparsity {c.sparsity:g} scored {a_val:.3f} on the "
+              f"target's validation set, below the head-only control's {h_val:.3f}; the head-only "
+              "network (no mask) is kept")
+    warnings.warn(c.note, stacklevel=5)      # said at the caller of transfer_runs
+    c.net = copy.deepcopy(head)
+    return n_head, 0.0, {n: 1.0 for n in dens}
+
+# %% ../nbs/04_transfer.ipynb #4f647327
+def _adapt(c) -> list:
+    "`adapt`'s stage 2: a target mask on the frozen source weights, and the target's head, biases."
+    add_masks(c.net, c.method, sparsity=c.sparsity, seed=c.seed, **c.mask_kw)
+    mask_lr = c.mask_lr
+    if mask_lr is None:
+        mask_lr = ADAPT_LR_FACTOR.get(c.method, 1.0) * schedule_lr(c.method, c.n_target)
+    run = learn_masks(c.net, c.target_train, epochs=c.epochs, lr=mask_lr, seed=c.seed, device=c.dev,
+                      max_steps=c.max_steps, min_steps=c.min_steps, progress=c.progress,
+                      train_other=True, other_lr=c.lr)
+    reached, dens = run.sparsity, run.layer_density
+    n_other = sum(p.numel() for n, p in c.net.named_parameters() if 'parametrizations' not in n)
+    if c.guard and c.target_val is not None:    # read on validation only: the test set is read once
+        n_other, reached, dens = _guard(c, n_other, reached, dens)
+    c.tgt_after = evaluate(c.net, c.target_test)
+    return [_record(c, 'adapt', c.source_model, n_other / c.total, reached=reached, dens=dens)]
+
+# %% ../nbs/04_transfer.ipynb #e9056566
+def _stage2(c) -> list:
+    "Stage 2 of run `c`'s protocols and their records; `c.net` is left as the target's network."
+    if c.protocols == ('finetune',):
+        fit(c.net, c.target_train, desc='finetune', **c.fit_kw)
+        c.tgt_after = evaluate(c.net, c.target_test)
+        # forgetting: the finetuned net; serving both: a second copy
+        return [_record(c, 'finetune', c.net, 1.0, serving=c.source_model)]
+    if c.protocols == ('head',):   # control for adapt: the target's own head, biases and other
+                                   # unmaskable parameters, no mask
+        c.net, n_train = head_only(c.source_model, c.target_train, c.fit_kw)
+        c.tgt_after = evaluate(c.net, c.target_test)
+        return [_record(c, 'head', c.source_model, n_train / c.total)]
+    if c.protocols[0] in REGULARISED + ('joint',): return _regularised(c)
+    if c.protocols[0] in SHARED: return _shared(c)
+    return _adapt(c)
+
+# %% ../nbs/04_transfer.ipynb #c7ec64d9
+def transfer_runs(source_model, source_train, source_test, target_train, target_test,
+                  protocols=('isolate',), method: str | None = 'topk', sparsity: float | None = 0.8,
+                  shift: str = 'custom', epochs: int = 1, mask_epochs: int = 1,
+                  lr: float | None = None, opt: str | None = None, momentum: float | None = None,
+                  weight_decay: float | None = None, seed: int = 0, device=None,
+                  max_steps: int | None = None, src_mask: SourceMask | None = None,
+                  progress: bool = True, setting: str = '', baseline: tuple | None = None,
+                  reference: float | None = None, min_steps: int = MIN_STEPS, source_val=None,
+                  target_val=None, strength: float | None = None, guard: bool = True, head_net=None,
+                  option: str = '', mask_lr: float | None = None, **mask_kw):
+    """Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results,
+    target model)`. Everything is checked first (`check_transfer`). With validation sets, records
+    carry their accuracies and `adapt`'s guard runs (see below)."""
+    c = SimpleNamespace(**locals())     # the run's context: its arguments, then what stages add
+    chk = check_transfer(protocols, method, sparsity, epochs, mask_epochs, lr, opt, momentum,
+                         weight_decay, seed, device, max_steps, min_steps, src_mask, strength,
+                         mask_lr, **mask_kw)
+    vals = dict(source_val=source_val, target_val=target_val)
+    check_data(source_train=source_train, source_test=source_test, target_train=target_train,
+               target_test=target_test, **{k: v for k, v in vals.items() if v is not None})
+    check_run(chk['protocols'][0], method, sparsity, (source_train, source_test),
+              (target_train, target_test), source_model)
+    _start(c, chk)
+    return _stage2(c), c.net           # c.net is read after stage 2: the target's network
+
+# %% ../nbs/04_transfer.ipynb #8ce90b68
+def transfer(source_model, source_train, source_test, target_train, target_test,
+             protocol: str = 'isolate', method: str | None = 'topk', sparsity: float | None = 0.8,
+             return_model: bool = False, **kw):
+    """Run one `protocol` from `source_model` to the target; returns a `TransferResult` (and the
+    target model if asked)."""
+    out, net = transfer_runs(source_model, source_train, source_test, target_train, target_test,
+                             (protocol,), method, sparsity, **kw)
     return (out[0], net) if return_model else out[0]
 
 # %% ../nbs/04_transfer.ipynb #41084032
 def spec_keys(spec: dict, seed: int, setting: str = '') -> list[tuple]:
-    "The record keys (`TransferResult.key()`) that one run of a grid (a dict of `plan_runs`) writes."
+    "The record keys (`TransferResult.key()`) one run of a grid (a dict of `plan_runs`) writes."
     m, sh, sp = spec['method'] or 'none', spec['shift'], spec['sparsity']
-    return [(m, p, sh, None if p in NO_MASK else sp, seed, setting, spec.get('option', '')) for p in spec['protocols']]
+    return [(m, p, sh, None if p in NO_MASK else sp, seed, setting, spec.get('option', ''))
+            for p in spec['protocols']]
 
 def check_target_name(name) -> str:
-    "A target's name is a label for its records: a registered shift, or any name under which `run_grid` gets the data."
+    """A target's name is a label for its records: a registered shift, or any name under which
+    `run_grid` gets the data."""
     if not isinstance(name, str) or not name.strip() or name != name.strip() or ',' in name:
-        raise ValueError(f"a target name must be a non-empty string without commas or outer spaces, got {name!r}")
+        raise ValueError(f"a target name must be a non-empty string without commas or outer "
+                         f"spaces, got {name!r}")
     return name
 
-def plan_runs(shifts, methods=('topk',), sparsities=(0.8,), protocols=('protect', 'isolate', 'adapt'), baseline: bool = True,
-              frontier=()) -> list[dict]:
-    "The runs of a comparison grid, as dicts of shift (a target's name), protocol(s), method and sparsity; repeated entries are dropped, and a grid that cannot run is refused. `frontier`: learning rates of extra finetuning runs, which trace finetuning's trade-off as a curve (records with `option='lr=...'`)."
-    shifts, methods = unique(as_names(shifts, 'shifts')), unique(as_names(methods, 'methods'))
-    sparsities, protocols = unique(as_names(sparsities, 'sparsities')), unique(as_names(protocols, 'protocols'))
-    for s in shifts: check_target_name(s)     # a registered shift or the name of a target given as data: run_grid tells
-    check_names(protocols, methods, sparsities)
-    sparsities = [check_sparsity(sp) for sp in sparsities]
+# %% ../nbs/04_transfer.ipynb #f8e2825a
+def _check_plan(shifts, methods, sparsities, protocols, baseline):
+    "A clear error for a grid with nothing to run, or masked protocols missing what they need."
     if not shifts: raise ValueError("shifts is empty: give at least one target shift")
     masked = [p for p in protocols if p not in NO_MASK]
-    if masked and not methods: raise ValueError(f"protocol(s) {', '.join(masked)} need a mask method, and methods is empty")
-    if masked and not sparsities: raise ValueError(f"protocol(s) {', '.join(masked)} need a sparsity, and sparsities is empty")
+    if masked and not methods:
+        raise ValueError(f"protocol(s) {', '.join(masked)} need a mask method, and methods is "
+                         "empty")
+    if masked and not sparsities:
+        raise ValueError(f"protocol(s) {', '.join(masked)} need a sparsity, and sparsities is "
+                         "empty")
     if 'adapt' in protocols and not any(m in LEARNED for m in methods):
-        raise ValueError(f"protocol 'adapt' learns a target mask, and none of the methods ({', '.join(methods)}) is learned: "
-                         f"add one of {', '.join(LEARNED)}, or drop adapt")
-    if not protocols and not baseline: raise ValueError("no protocols and baseline=False: there is nothing to run")
+        raise ValueError(f"protocol 'adapt' learns a target mask, and none of the methods "
+                         f"({', '.join(methods)}) is learned: add one of {', '.join(LEARNED)}, "
+                         "or drop adapt")
+    if not protocols and not baseline:
+        raise ValueError("no protocols and baseline=False: there is nothing to run")
+
+# %% ../nbs/04_transfer.ipynb #bbc0545a
+def _frontier(frontier) -> list:
+    "The learning rates of `frontier`, without repeats; each must be a positive number."
     frontier = unique(as_names(frontier, 'frontier'))
     for lr in frontier:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"frontier: every finetuning learning rate must be a positive number, got {lr!r}")
+        if (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr)
+                or lr <= 0):
+            raise ValueError(f"frontier: every finetuning learning rate must be a positive number, "
+                             f"got {lr!r}")
+    return frontier
+
+# %% ../nbs/04_transfer.ipynb #c7a84768
+def _shift_runs(s, methods, sparsities, protocols, baseline, frontier) -> list[dict]:
+    "The runs of `plan_runs` on one shift `s`, finetuning first."
     runs = []
-    for s in shifts:
-        if baseline or 'finetune' in protocols: runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None))
-        for lr in frontier: runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None, option=f'lr={lr:g}', kw=dict(lr=lr)))
-        for p in NO_MASK[1:]:
-            if p in protocols: runs.append(dict(shift=s, protocols=(p,), method=None, sparsity=None))
-        pi = tuple(p for p in SHARED if p in protocols)
-        for m in methods:
-            for sp in sparsities:
-                if pi: runs.append(dict(shift=s, protocols=pi, method=m, sparsity=sp))
-                if 'adapt' in protocols and m in LEARNED: runs.append(dict(shift=s, protocols=('adapt',), method=m, sparsity=sp))
+    if baseline or 'finetune' in protocols:
+        runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None))
+    for lr in frontier:
+        runs.append(dict(shift=s, protocols=('finetune',), method=None, sparsity=None,
+                         option=f'lr={lr:g}', kw=dict(lr=lr)))
+    for p in NO_MASK[1:]:
+        if p in protocols: runs.append(dict(shift=s, protocols=(p,), method=None, sparsity=None))
+    pi = tuple(p for p in SHARED if p in protocols)
+    for m in methods:
+        for sp in sparsities:
+            if pi: runs.append(dict(shift=s, protocols=pi, method=m, sparsity=sp))
+            if 'adapt' in protocols and m in LEARNED:
+                runs.append(dict(shift=s, protocols=('adapt',), method=m, sparsity=sp))
     return runs
+
+# %% ../nbs/04_transfer.ipynb #8391e962
+def plan_runs(shifts, methods=('topk',), sparsities=(0.8,),
+              protocols=('protect', 'isolate', 'adapt'), baseline: bool = True,
+              frontier=()) -> list[dict]:
+    """The runs of a comparison grid, as dicts of shift (a target's name), protocol(s), method and
+    sparsity; repeated entries are dropped, and a grid that cannot run is refused. `frontier`:
+    learning rates of extra finetuning runs, which trace finetuning's trade-off as a curve (records
+    with `option='lr=...'`)."""
+    shifts, methods = unique(as_names(shifts, 'shifts')), unique(as_names(methods, 'methods'))
+    sparsities = unique(as_names(sparsities, 'sparsities'))
+    protocols = unique(as_names(protocols, 'protocols'))
+    # a registered shift or the name of a target given as data: run_grid tells
+    for s in shifts: check_target_name(s)
+    check_names(protocols, methods, sparsities)
+    sparsities = [check_sparsity(sp) for sp in sparsities]
+    _check_plan(shifts, methods, sparsities, protocols, baseline)
+    frontier = _frontier(frontier)
+    return [r for s in shifts
+            for r in _shift_runs(s, methods, sparsities, protocols, baseline, frontier)]
 
 # %% ../nbs/04_transfer.ipynb #2c5751a9
 def grid_targets(targets, names, source_train, source_test) -> dict:
-    "The (train, test) datasets of every target named in `names`: given in `targets`, or a registered shift of the source data."
-    if not isinstance(targets, dict): raise TypeError(f"targets must be a dict {{name: (train, test)}}, got {type(targets).__name__}")
+    """The (train, test) datasets of every target named in `names`: given in `targets`, or a
+    registered shift of the source data."""
+    if not isinstance(targets, dict):
+        raise TypeError(f"targets must be a dict {{name: (train, test)}}, "
+                        f"got {type(targets).__name__}")
     out = {}
     for s in dict.fromkeys(names):
         if s in targets:
             pair = targets[s]
             if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-                raise ValueError(f"targets[{s!r}] must be a (train, test) pair of datasets, got {type(pair).__name__}")
+                raise ValueError(f"targets[{s!r}] must be a (train, test) pair of datasets, "
+                                 f"got {type(pair).__name__}")
             out[s] = tuple(pair)
         elif s in SHIFTS: out[s] = tuple(make_domains(source_train, source_test, s)[2:4])
-        else: raise ValueError(f"no data for the target {s!r}: it is not a key of targets ({', '.join(map(repr, targets)) or 'empty'}) "
-                               f"and not a registered shift. Give its datasets, targets={{{s!r}: (train_ds, test_ds)}}, or make it "
-                               f"from the source images: register_shift({s!r}, fn) (known shifts: {', '.join(SHIFTS)})")
+        else: raise ValueError(f"no data for the target {s!r}: it is not a key of targets "
+                               f"({', '.join(map(repr, targets)) or 'empty'}) and not a registered "
+                               f"shift. Give its datasets, targets={{{s!r}: (train_ds, test_ds)}}, "
+                               f"or make it from the source images: register_shift({s!r}, fn) "
+                               f"(known shifts: {', '.join(SHIFTS)})")
     return out
 
+# %% ../nbs/04_transfer.ipynb #20063b21
 def grid_executor(executor):
-    "None for `'serial'`; for `'ray'` a `dwm_tutorial.scale.RayExecutor()` (imported only then: Ray is an optional extra); an object with a `run_grid` method as it is."
+    """None for `'serial'`; for `'ray'` a `dwm_tutorial.scale.RayExecutor()` (imported only then:
+    Ray is an optional extra); an object with a `run_grid` method as it is."""
     if isinstance(executor, str) and executor in ('serial', 'ray'):
         if executor == 'serial': return None
         from importlib import import_module
-        scale = import_module('dwm_tutorial.scale')      # right of transfer in the data flow: looked up, never imported at the top
+        # right of transfer in the data flow: looked up, never imported at the top
+        scale = import_module('dwm_tutorial.scale')
         scale.require_ray()
         return scale.RayExecutor()
     if callable(getattr(executor, 'run_grid', None)): return executor
-    raise ValueError(f"executor must be 'serial', 'ray' or an object with a run_grid method (e.g. dwm_tutorial.scale.RayExecutor(address=...)), got {executor!r}")
+    raise ValueError(f"executor must be 'serial', 'ray' or an object with a run_grid method "
+                     f"(e.g. dwm_tutorial.scale.RayExecutor(address=...)), got {executor!r}")
 
-def run_grid(source_model, source_train, source_test, targets: dict, runs: list[dict], results_path=None, seed: int = 0,
-             setting: str = '', progress: bool = True, seeds=None, reuse: bool = True, on_save=None, executor='serial',
-             val_fraction: float | None = VAL_FRACTION, **kw) -> list[TransferResult]:
-    "Run `runs` (from `plan_runs`) for every seed; `targets` maps a target's name to its (train, test) datasets (a registered shift left out is made from the source data). Every training set loses a `val_fraction` validation split first (None: none). Reuses records in `results_path` (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called after each save. `executor='ray'` (or a `RayExecutor`) runs the runs as Ray tasks, with the same records (see `04b_scale`)."
-    from tqdm.auto import tqdm
-    targets = grid_targets(targets, [r['shift'] for r in runs], source_train, source_test)
-    vals = {}       # validation splits, cut once the data are checked (below)
+# %% ../nbs/04_transfer.ipynb #9d01a370
+def _check_grid_args(runs, seed, seeds, kw: dict) -> list:
+    "The grid's seeds, checked; `runs` must not be empty, and `kw` must leave what `run_grid` sets."
     seeds = [check_seed(s) for s in unique(as_names([seed] if seeds is None else seeds, 'seeds'))]
     if not seeds: raise ValueError("seeds is empty: give at least one seed, e.g. seeds=[0]")
-    if not runs: raise ValueError("runs is empty: there is nothing to run (make them with plan_runs)")
-    taken = sorted(set(kw) & {'shift', 'seed', 'src_mask', 'progress', 'setting', 'baseline', 'reference', 'source_val', 'target_val',
-                              'head_net', 'option'})
-    if taken: raise TypeError(f"run_grid sets {', '.join(taken)} itself; leave {'it' if len(taken) == 1 else 'them'} out")
-    ex = grid_executor(executor)
-    def kw_for(spec):       # mask options go to the runs whose method uses them; each run gets its validation sets
-        m = spec['method']
-        return {k: v for k, v in kw.items() if not (k in MASK_OPTIONS and (m is None or (k in METHOD_OPTIONS and m not in METHOD_OPTIONS[k])))
-                and not (k == 'strength' and spec['protocols'][0] not in REGULARISED)
-                and not (k == 'mask_lr' and (m not in LEARNED + ('magnitude_retrain',) or spec['protocols'][0] in NO_MASK))} | \
-               (dict(source_val=vals[None], target_val=vals[spec['shift']]) if vals else {}) | dict(option=spec.get('option', '')) | \
-               spec.get('kw', {})
-    unused = sorted(k for k in kw if k in MASK_OPTIONS + ('strength', 'mask_lr') and kw[k] is not None and all(k not in kw_for(s) for s in runs))
-    if unused: raise ValueError(f"no run of the grid can use {', '.join(f'{k}={kw[k]!r}' for k in unused)}")
-    for spec in runs: check_transfer(spec['protocols'], spec['method'], spec['sparsity'], seed=seeds[0],
-                                     **{k: v for k, v in kw_for(spec).items() if k not in ('source_val', 'target_val', 'option', 'guard')})
+    if not runs:
+        raise ValueError("runs is empty: there is nothing to run (make them with plan_runs)")
+    taken = sorted(set(kw) & {'shift', 'seed', 'src_mask', 'progress', 'setting', 'baseline',
+                              'reference', 'source_val', 'target_val', 'head_net', 'option'})
+    if taken: raise TypeError(f"run_grid sets {', '.join(taken)} itself; leave "
+                              f"{'it' if len(taken) == 1 else 'them'} out")
+    return seeds
+
+def _run_kw(spec: dict, kw: dict, vals: dict) -> dict:
+    """The keywords of the grid's run `spec`: `kw` less what its method or protocol cannot use, and
+    its validation sets."""
+    m, p = spec['method'], spec['protocols'][0]
+    def unused(k):
+        return ((k in MASK_OPTIONS
+                 and (m is None or (k in METHOD_OPTIONS and m not in METHOD_OPTIONS[k])))
+                or (k == 'strength' and p not in REGULARISED)
+                or (k == 'mask_lr' and (m not in LEARNED + ('magnitude_retrain',) or p in NO_MASK)))
+    out = {k: v for k, v in kw.items() if not unused(k)}
+    if vals: out |= dict(source_val=vals[None], target_val=vals[spec['shift']])
+    return out | dict(option=spec.get('option', '')) | spec.get('kw', {})
+
+# %% ../nbs/04_transfer.ipynb #f1193e29
+def _check_grid(source_train, source_test, targets: dict, runs, seeds, kw: dict, kw_for):
+    "Every run of the grid checked (`check_transfer`), and the source and target data, before work."
+    unused = sorted(k for k in kw if k in MASK_OPTIONS + ('strength', 'mask_lr')
+                    and kw[k] is not None and all(k not in kw_for(s) for s in runs))
+    if unused:
+        raise ValueError(f"no run of the grid can use "
+                         f"{', '.join(f'{k}={kw[k]!r}' for k in unused)}")
+    for spec in runs:
+        check_transfer(spec['protocols'], spec['method'], spec['sparsity'], seed=seeds[0],
+                       **{k: v for k, v in kw_for(spec).items()
+                          if k not in ('source_val', 'target_val', 'option', 'guard')})
     check_data(source_train=source_train, source_test=source_test)
     for s in dict.fromkeys(r['shift'] for r in runs):
         tr, te = targets[s]
         check_data(**{f'the target train set of {s}': tr, f'the target test set of {s}': te})
         check_run('finetune', None, None, (source_train, source_test), (tr, te))
-    if val_fraction is not None:     # the same splits the source model's training uses (split_validation, seed 0)
-        source_train, vals[None] = split_validation(source_train, val_fraction)
-        for s, (tr, te) in list(targets.items()):
-            try: tr, vals[s] = split_validation(tr, val_fraction)
-            except ValueError as e: raise ValueError(f"the target train set of {s}: {e}") from None
-            targets[s] = (tr, te)
+
+# %% ../nbs/04_transfer.ipynb #559a16b4
+def _cut_validation(source_train, targets: dict, vals: dict, val_fraction):
+    """The source training set less its validation split; `targets`' training sets lose theirs, and
+    `vals` gets them all (under None for the source's). `val_fraction=None`: no splits."""
+    if val_fraction is None: return source_train
+    # the same splits the source model's training uses (split_validation, seed 0)
+    source_train, vals[None] = split_validation(source_train, val_fraction)
+    for s, (tr, te) in list(targets.items()):
+        try: tr, vals[s] = split_validation(tr, val_fraction)
+        except ValueError as e: raise ValueError(f"the target train set of {s}: {e}") from None
+        targets[s] = (tr, te)
+    return source_train
+
+def _finished(results_path, reuse: bool) -> dict:
+    "The records in `results_path` to reuse, by key; damaged rows are warned about (and run again)."
     done = {}
     if results_path is not None and Path(results_path).exists():
         recs, problems = read_results(results_path)
-        if problems: warnings.warn(f"{_first_problem(problems)}; the {len(recs)} record(s) that parse are kept, "
-                                   "and runs whose records were damaged are computed again", stacklevel=2)
+        if problems:
+            warnings.warn(f"{_first_problem(problems)}; the {len(recs)} record(s) that parse are "
+                          "kept, and runs whose records were damaged are computed again",
+                          stacklevel=3)
         if reuse: done = {r.key(): r for r in recs}
-    if ex is not None:      # another engine runs the same checked grid; it saves each record through merge_results
-        return ex.run_grid(source_model, source_train, source_test, targets, runs, seeds, done, results_path, setting,
-                           progress, on_save, run_kw=kw_for, **kw)
+    return done
+
+# %% ../nbs/04_transfer.ipynb #547dacb4
+def _grid_mask(masks: dict, model, source_train, source_test, spec, sd, progress, kw,
+               opts) -> SourceMask:
+    "The source mask of a run of the serial grid, learned once per (method, sparsity) into `masks`."
+    mk = (spec['method'], spec['sparsity'])
+    if mk not in masks:
+        masks[mk] = source_mask(model, source_train, source_test, spec['method'], spec['sparsity'],
+                                kw.get('mask_epochs', 1), sd, kw.get('device'), kw.get('max_steps'),
+                                progress, kw.get('min_steps', MIN_STEPS), opts.get('mask_lr'),
+                                **{k: v for k, v in opts.items() if k in MASK_OPTIONS})
+    return masks[mk]
+
+# %% ../nbs/04_transfer.ipynb #b751febf
+def _grid_run(model, source_train, source_test, targets, spec, sd, seen, done, setting, progress,
+              run_kw, kw) -> list:
+    """The records of one run of the serial grid; `seen` keeps this seed's masks, baselines and
+    head-only networks."""
+    s = spec['shift']
+    tr, te = targets[s]
+    if s not in seen['base']: seen['base'][s] = (evaluate(model, source_test), evaluate(model, te))
+    sm = (_grid_mask(seen['masks'], model, source_train, source_test, spec, sd, progress, kw,
+                     run_kw(spec)) if spec['protocols'][0] in SHARED else None)
+    ref = done.get(('none', 'finetune', s, None, sd, setting, ''))
+    head = seen['heads'].get(s) if spec['protocols'] == ('adapt',) else None
+    res, net = transfer_runs(model, source_train, source_test, tr, te, spec['protocols'],
+                             spec['method'], spec['sparsity'], shift=s, seed=sd, src_mask=sm,
+                             progress=progress, setting=setting, head_net=head,
+                             baseline=seen['base'][s], reference=ref.target_after if ref else None,
+                             **run_kw(spec))
+    if spec['protocols'] == ('head',) and not spec.get('option'):   # adapt's guard compares with it
+        seen['heads'][s] = (net, sum(p.numel() for p in head_params(net)))
+    return res
+
+# %% ../nbs/04_transfer.ipynb #325ca946
+def _serial_grid(source_model, source_train, source_test, targets, runs, seeds, done, results_path,
+                 setting, progress, on_save, run_kw, **kw) -> list:
+    "`run_grid`'s own executor: the runs one after another in this process, each record saved."
+    from tqdm.auto import tqdm
     out, bar = [], tqdm(total=len(runs) * len(seeds), desc='runs', disable=not progress)
     for sd in seeds:
-        model, masks, base, heads = None, {}, {}, {}
+        model, seen = None, dict(masks={}, base={}, heads={})
         for spec in runs:
             keys = spec_keys(spec, sd, setting)
             if all(k in done for k in keys): out += [done[k] for k in keys]; bar.update(); continue
-            if model is None: model = source_model if isinstance(source_model, nn.Module) else source_model(sd)
-            tr, te = targets[spec['shift']]
-            if spec['shift'] not in base: base[spec['shift']] = (evaluate(model, source_test), evaluate(model, te))
-            sm = None
-            if spec['protocols'][0] in SHARED:
-                mk = (spec['method'], spec['sparsity'])
-                if mk not in masks:
-                    masks[mk] = source_mask(model, source_train, source_test, spec['method'], spec['sparsity'], kw.get('mask_epochs', 1),
-                                            sd, kw.get('device'), kw.get('max_steps'), progress, kw.get('min_steps', MIN_STEPS), kw_for(spec).get('mask_lr'),
-                                            **{k: v for k, v in kw_for(spec).items() if k in MASK_OPTIONS})
-                sm = masks[mk]
-            ref = done.get(('none', 'finetune', spec['shift'], None, sd, setting, ''))
-            head = heads.get(spec['shift']) if spec['protocols'] == ('adapt',) else None
-            res, net = transfer_runs(model, source_train, source_test, tr, te, spec['protocols'], spec['method'], spec['sparsity'],
-                                     shift=spec['shift'], seed=sd, src_mask=sm, progress=progress, setting=setting, head_net=head,
-                                     baseline=base[spec['shift']], reference=ref.target_after if ref else None, **kw_for(spec))
-            if spec['protocols'] == ('head',) and not spec.get('option'):       # adapt's guard compares with it
-                heads[spec['shift']] = (net, sum(p.numel() for p in head_params(net)))
+            if model is None:
+                model = source_model if isinstance(source_model, nn.Module) else source_model(sd)
+            res = _grid_run(model, source_train, source_test, targets, spec, sd, seen, done,
+                            setting, progress, run_kw, kw)
             for r in res: done[r.key()] = r
             out += res; bar.update()
-            if results_path is not None: merge_results(results_path, res)     # under the folder's lock: other writers' records stay
+            # under the folder's lock: other writers' records stay
+            if results_path is not None: merge_results(results_path, res)
             if on_save is not None: on_save(res)
     bar.close()
     return out
+
+# %% ../nbs/04_transfer.ipynb #c4deaa92
+def run_grid(source_model, source_train, source_test, targets: dict, runs: list[dict],
+             results_path=None, seed: int = 0, setting: str = '', progress: bool = True, seeds=None,
+             reuse: bool = True, on_save=None, executor='serial',
+             val_fraction: float | None = VAL_FRACTION, **kw) -> list[TransferResult]:
+    """Run `runs` (from `plan_runs`) for every seed; `targets` maps a target's name to its (train,
+    test) datasets (a registered shift left out is made from the source data). Every training set
+    loses a `val_fraction` validation split first (None: none). Reuses records in `results_path`
+    (unless `reuse=False`) and merges every new one into it at once; `on_save(records)` is called
+    after each save. `executor='ray'` (or a `RayExecutor`) runs the runs as Ray tasks, with the same
+    records (see `04b_scale`)."""
+    targets = grid_targets(targets, [r['shift'] for r in runs], source_train, source_test)
+    vals = {}       # validation splits, cut once the data are checked (below)
+    seeds = _check_grid_args(runs, seed, seeds, kw)
+    ex = grid_executor(executor)
+    def kw_for(spec): return _run_kw(spec, kw, vals)     # the keywords of each run
+    _check_grid(source_train, source_test, targets, runs, seeds, kw, kw_for)
+    source_train = _cut_validation(source_train, targets, vals, val_fraction)
+    done = _finished(results_path, reuse)
+    # another engine runs the same checked grid; it saves each record through merge_results
+    run = _serial_grid if ex is None else ex.run_grid
+    return run(source_model, source_train, source_test, targets, runs, seeds, done, results_path,
+               setting, progress, on_save, run_kw=kw_for, **kw)
