@@ -13,11 +13,14 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from .data import atomic_write, check_shift, fashion_mnist, in_test, make_domains, random_subset, sweep_temp, take
+from .data import atomic_write, check_shift, fashion_mnist, in_test, make_domains
+from .data import random_subset, sweep_temp, take
 from .models import model_from_config
-from .masks import LEARNED, add_masks, get_masks, learn_masks, maskable_layers, masked_layers
+from .masks import LEARNED, add_masks, get_masks, learn_masks, maskable_layers
+from .masks import masked_layers
 from .train import MIN_STEPS, check_fits, evaluate, fit, get_device, run_steps
-from .transfer import freeze_entries, results_lock, save_records, storage_bits, view_state
+from .transfer import freeze_entries, results_lock, save_records, storage_bits
+from .transfer import view_state
 
 # %% auto #0
 __all__ = ['SEQUENCE', 'CHAINS', 'CHAIN_METHODS', 'SEQ_FORMAT', 'LOW', 'CHAIN_MAGIC', 'QUICK_SEQUENCE', 'Domain',
@@ -36,141 +39,211 @@ class Domain:
     train: object
     test: object
 
-def fashion_sequence(shifts=SEQUENCE, subset: str | None = None, train_size: int | None = None, test_size: int | None = None,
-                     root=None, seed: int = 0, data=None) -> list[Domain]:
-    "Fashion-MNIST (or `data`: a (train, test) pair) through each of `shifts`, in order (the first is the source); `subset` is 'mini' under test, else 'full'."
+# %% ../nbs/04a_sequence.ipynb #84a152ac
+def fashion_sequence(shifts=SEQUENCE, subset: str | None = None, train_size: int | None = None,
+                     test_size: int | None = None, root=None, seed: int = 0,
+                     data=None) -> list[Domain]:
+    """Fashion-MNIST (or `data`: a (train, test) pair) through each of `shifts`, in order (the first
+    is the source); `subset` is 'mini' under test, else 'full'."""
     shifts = list(shifts)
     for s in shifts: check_shift(s)
     subset = subset or ('mini' if in_test() else 'full')
-    train, test = data if data is not None else (fashion_mnist('train', subset, root), fashion_mnist('test', subset, root))
+    train, test = (data if data is not None
+                   else (fashion_mnist('train', subset, root), fashion_mnist('test', subset, root)))
     train, test = random_subset(train, train_size, seed), take(test, test_size)
     return [Domain(s, *make_domains(train, test, s, seed)[2:4]) for s in shifts]
 
 # %% ../nbs/04a_sequence.ipynb #f59b07db
 def _labels(ds) -> set:
     labels = getattr(ds, 'labels', None)
-    if labels is None: return {int(ds[i][1]) for i in range(min(len(ds), 2000))}     # a generic dataset: a sample
+    # a generic dataset: a sample
+    if labels is None: return {int(ds[i][1]) for i in range(min(len(ds), 2000))}
     return set(torch.as_tensor(labels).unique().tolist())
 
-def check_domains(domains, model=None) -> list[Domain]:
-    "The domains as a list, or a clear error: none, a repeated name, an empty set, other classes than the first domain's, images that do not fit `model`."
-    if isinstance(domains, dict): domains = [Domain(k, *v) for k, v in domains.items()]
-    domains = list(domains or [])
-    if not domains: raise ValueError("the domain list is empty: give at least one Domain(name, train, test), the source domain first")
-    bad = [d for d in domains if not isinstance(d, Domain)]
-    if bad: raise TypeError(f"domains must be Domain(name, train, test) records (or a dict name -> (train, test)), got {type(bad[0]).__name__}")
-    names = [d.name for d in domains]
-    dup = [n for i, n in enumerate(names) if n in names[:i]]
-    if dup: raise ValueError(f"domain names must be unique (each names a row and a column of the accuracy matrix); repeated: {', '.join(map(repr, dict.fromkeys(dup)))}")
+# %% ../nbs/04a_sequence.ipynb #3e01f1df
+def _check_classes(domains: list):
+    "A clear error for a domain with an empty set, or with other classes than the first domain's."
     first, ref, ref_names = domains[0].name, None, None
     for d in domains:
         for part in ('train', 'test'):
-            if len(getattr(d, part)) == 0: raise ValueError(f"domain {d.name!r} has an empty {part} set")
+            if len(getattr(d, part)) == 0:
+                raise ValueError(f"domain {d.name!r} has an empty {part} set")
         labels = _labels(d.train) | _labels(d.test)
         names_ = getattr(d.train, 'classes', None)
         if ref is None: ref, ref_names = labels, names_
         elif labels != ref:
-            raise ValueError(f"domain {d.name!r} has other classes than {first!r} (labels {sorted(labels)} against {sorted(ref)}): "
-                             "the domains of a sequence share one network and its outputs; remap the labels or leave the domain out")
+            raise ValueError(f"domain {d.name!r} has other classes than {first!r} (labels "
+                             f"{sorted(labels)} against {sorted(ref)}): the domains of a sequence "
+                             "share one network and its outputs; remap the labels or leave the "
+                             "domain out")
         elif names_ and ref_names and tuple(names_) != tuple(ref_names):
-            raise ValueError(f"domain {d.name!r} names its classes differently from {first!r} ({tuple(names_)[:3]}... against "
-                             f"{tuple(ref_names)[:3]}...): the same label must mean the same class in every domain")
+            raise ValueError(f"domain {d.name!r} names its classes differently from {first!r} "
+                             f"({tuple(names_)[:3]}... against {tuple(ref_names)[:3]}...): the "
+                             "same label must mean the same class in every domain")
+
+# %% ../nbs/04a_sequence.ipynb #7948ca14
+def check_domains(domains, model=None) -> list[Domain]:
+    """The domains as a list, or a clear error: none, a repeated name, an empty set, other classes
+    than the first domain's, images that do not fit `model`."""
+    if isinstance(domains, dict): domains = [Domain(k, *v) for k, v in domains.items()]
+    domains = list(domains or [])
+    if not domains:
+        raise ValueError("the domain list is empty: give at least one Domain(name, train, test), "
+                         "the source domain first")
+    bad = [d for d in domains if not isinstance(d, Domain)]
+    if bad:
+        raise TypeError("domains must be Domain(name, train, test) records (or a dict name -> "
+                        f"(train, test)), got {type(bad[0]).__name__}")
+    names = [d.name for d in domains]
+    dup = [n for i, n in enumerate(names) if n in names[:i]]
+    if dup:
+        raise ValueError("domain names must be unique (each names a row and a column of the "
+                         f"accuracy matrix); repeated: {', '.join(map(repr, dict.fromkeys(dup)))}")
+    _check_classes(domains)
     if model is not None:
         for d in domains: check_fits(model, d.test)
     return domains
 
 # %% ../nbs/04a_sequence.ipynb #d2575200
-def plan_shares(n_domains: int, share=None, keep_last: bool = True, names=None, n_weights: int | None = None) -> list[float]:
-    "Each domain's share of the masked weights in an isolate chain (default 1/`n_domains`; with `keep_last` the last gets what is left), or a clear error when the capacity runs out or (given `n_weights`) a share is less than one weight."
-    if n_domains < 1: raise ValueError("the domain list is empty: there is nothing to plan")
-    if share is None: share = 1 / n_domains
-    shares = [share] * n_domains if isinstance(share, numbers.Real) else list(share)      # numpy scalars too
-    if keep_last and len(shares) == n_domains - 1: shares.append(0.0)
-    if len(shares) != n_domains: raise ValueError(f"give one share per domain ({n_domains}), or one for all; got {len(shares)}")
-    for s in shares[:-1] if keep_last else shares:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Real) or not 0 < s <= 1:
-            raise ValueError(f"a share is the fraction of the masked weights a domain keeps, in (0, 1]; got {s!r}")
-    names = list(names or [f'domain {i + 1}' for i in range(n_domains)])
+def _check_capacity(shares: list, n_domains: int, keep_last: bool, names: list) -> float:
+    "The share of the masked weights the domains claim, or a clear error when it is too much."
     used = sum(shares[:-1]) if keep_last else sum(shares)
     if (keep_last and used >= 1 - 1e-9) or (not keep_last and used > 1 + 1e-9):
-        who = f"domain {names[-1]!r} finds no free weight" if keep_last else "the domains claim more weights than the network has"
-        raise ValueError(f"capacity runs out: the shares {', '.join(f'{s:.3g}' for s in shares[:n_domains - keep_last])} add up to "
-                         f"{used:.3g} of the masked weights, so {who}. With {n_domains} domains a share of at most {1 / n_domains:.3g} each fits; "
-                         "lower the share, leave domains out, or use the adapt chain (its masks all cover the same frozen weights).")
+        who = (f"domain {names[-1]!r} finds no free weight" if keep_last
+               else "the domains claim more weights than the network has")
+        raise ValueError("capacity runs out: the shares "
+                         f"{', '.join(f'{s:.3g}' for s in shares[:n_domains - keep_last])} add up "
+                         f"to {used:.3g} of the masked weights, so {who}. With {n_domains} domains "
+                         f"a share of at most {1 / n_domains:.3g} each fits; lower the share, "
+                         "leave domains out, or use the adapt chain (its masks all cover the same "
+                         "frozen weights).")
+    return used
+
+# %% ../nbs/04a_sequence.ipynb #2bcf70e2
+def _share_list(n_domains: int, share, keep_last: bool) -> list:
+    "One share per domain (None: 1/`n_domains`; a number: the same for all), or a clear error."
+    if share is None: share = 1 / n_domains
+    # numpy scalars too
+    shares = [share] * n_domains if isinstance(share, numbers.Real) else list(share)
+    if keep_last and len(shares) == n_domains - 1: shares.append(0.0)
+    if len(shares) != n_domains:
+        raise ValueError(f"give one share per domain ({n_domains}), or one for all; got "
+                         f"{len(shares)}")
+    for s in shares[:-1] if keep_last else shares:
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Real) or not 0 < s <= 1:
+            raise ValueError("a share is the fraction of the masked weights a domain keeps, in "
+                             f"(0, 1]; got {s!r}")
+    return shares
+
+# %% ../nbs/04a_sequence.ipynb #05c295fd
+def plan_shares(n_domains: int, share=None, keep_last: bool = True, names=None,
+                n_weights: int | None = None) -> list[float]:
+    """Each domain's share of the masked weights in an isolate chain (default 1/`n_domains`; with
+    `keep_last` the last gets what is left), or a clear error when the capacity runs out or
+    (given `n_weights`) a share is less than one weight."""
+    if n_domains < 1: raise ValueError("the domain list is empty: there is nothing to plan")
+    shares = _share_list(n_domains, share, keep_last)
+    names = list(names or [f'domain {i + 1}' for i in range(n_domains)])
+    used = _check_capacity(shares, n_domains, keep_last, names)
     if keep_last: shares[-1] = 1 - used
-    small = [(n, s) for n, s in zip(names, shares) if n_weights is not None and round(s * n_weights) < 1]
-    if small: raise ValueError(f"domain {small[0][0]!r} gets a share of {small[0][1]:.3g} of {n_weights} masked weights: "
-                               "less than one weight, so it would own none; give it a larger share")
+    small = [(n, s) for n, s in zip(names, shares)
+             if n_weights is not None and round(s * n_weights) < 1]
+    if small: raise ValueError(f"domain {small[0][0]!r} gets a share of {small[0][1]:.3g} of "
+                               f"{n_weights} masked weights: less than one weight, so it would own "
+                               "none; give it a larger share")
     return [float(s) for s in shares]
 
 # %% ../nbs/04a_sequence.ipynb #84e664ff
 CHAINS = ('isolate', 'adapt', 'sequential', 'copies')
-CHAIN_METHODS = ('ste', 'gumbel', 'topk', 'magnitude')      # magnitude: the control (PackNet's magnitude cut, kept weights retrained)
+# magnitude: the control (PackNet's magnitude cut, kept weights retrained)
+CHAIN_METHODS = ('ste', 'gumbel', 'topk', 'magnitude')
 SEQ_FORMAT = 2
 
+# %% ../nbs/04a_sequence.ipynb #3ee810e0
 @dataclass
-class ChainResult:
+class _ChainRun:
+    "The first fields of a `ChainResult`: the chain, its domains and what it measured after each."
     chain: str
     method: str
     domains: list
-    accuracy: list                 # A[i][j]: accuracy on domain j after learning domain i; None for j > i
-    average: float                 # mean of the last row
-    bwt: float                     # mean over j < K-1 of A[K-1][j] - A[j][j]
-    kept: list                     # per domain, the fraction of masked weights its mask keeps (None: no mask)
-    layer_kept: list               # per domain, {layer: the fraction of the layer's weights its mask keeps} (None: no mask)
-    shares: list | None            # isolate: the planned shares
-    sparsity: float | None         # adapt: the target sparsity of every mask
-    steps: list                    # cumulative optimizer steps at the end of each domain
-    stage_steps: list              # per domain, {stage: optimizer steps} ('source', 'train', 'mask', 'head', 'finetune')
-    min_steps: int                 # every stage took at least this many steps (an "epoch" here cycles small data up to it)
-    seconds: list                  # cumulative wall time at the end of each domain
-    storage_bits: int              # beyond one stored network, to serve every domain: the payload `save_chain` writes
-    encoding: str                  # how that payload is coded (see `chain_store`)
-    bitmask_bits: int              # the same with one bit-mask per domain (the encoding before owner ids)
-    bits_per_weight: float         # storage_bits / parameters
-    bits_per_domain: float         # bits_per_weight / (K - 1)
-    n_params: int
-    n_masked: int
-    fingerprints: list             # [i][j]: domain j's serving network rebuilt after domain i
-    notes: list
-    seed: int
-    setting: str = ''
-    format: int = SEQ_FORMAT
+    accuracy: list          # A[i][j]: accuracy on domain j after learning domain i; None for j > i
+    average: float          # mean of the last row
+    bwt: float              # mean over j < K-1 of A[K-1][j] - A[j][j]
+    kept: list              # per domain, the fraction of masked weights its mask keeps
+                            # (None: no mask)
+    layer_kept: list        # per domain, {layer: the fraction of the layer's weights its mask
+                            # keeps} (None: no mask)
+    shares: list | None     # isolate: the planned shares
+    sparsity: float | None  # adapt: the target sparsity of every mask
+    steps: list             # cumulative optimizer steps at the end of each domain
+    stage_steps: list       # per domain, {stage: optimizer steps} ('source', 'train', 'mask',
+                            # 'head', 'finetune')
+    min_steps: int          # every stage took at least this many steps (an "epoch" here cycles
+                            # small data up to it)
+    seconds: list           # cumulative wall time at the end of each domain
+
+# %% ../nbs/04a_sequence.ipynb #70fbfc91
+@dataclass
+class ChainResult(_ChainRun):
+    storage_bits: int       # beyond one stored network, to serve every domain: the payload
+                            # `save_chain` writes
+    encoding: str           # how that payload is coded (see `chain_store`)
+    bitmask_bits: int       # the same with one bit-mask per domain (the encoding before owner ids)
+    bits_per_weight: float  # storage_bits / parameters
+    bits_per_domain: float  # bits_per_weight / (K - 1)
+    n_params: int; n_masked: int
+    fingerprints: list      # [i][j]: domain j's serving network rebuilt after domain i
+    notes: list; seed: int
+    setting: str = ''; format: int = SEQ_FORMAT
 
     @property
     def unchanged(self) -> bool:
-        "Every earlier domain's serving network and accuracy are exactly what they were when it was learned."
+        """Every earlier domain's serving network and accuracy are exactly what they were when it
+        was learned."""
         K = len(self.domains)
-        return all(self.fingerprints[i][j] == self.fingerprints[j][j] and self.accuracy[i][j] == self.accuracy[j][j]
+        return all(self.fingerprints[i][j] == self.fingerprints[j][j]
+                   and self.accuracy[i][j] == self.accuracy[j][j]
                    for i in range(K) for j in range(i))
-
     def key(self) -> tuple:
         "What identifies a chain's record, for merging and resuming."
-        return (self.chain, self.method, tuple(self.domains), self.sparsity, self.seed, self.setting)
+        return self.chain, self.method, tuple(self.domains), self.sparsity, self.seed, self.setting
 
+# %% ../nbs/04a_sequence.ipynb #1387aaf1
 def save_chains(results: list, path) -> Path:
-    "Write chain records to `.json` or `.csv` (lists as JSON text), atomically: `save_records` of `04_transfer`."
+    """Write chain records to `.json` or `.csv` (lists as JSON text), atomically: `save_records` of
+    `04_transfer`."""
     return save_records(results, path, ChainResult, 'chain results')
 
+# %% ../nbs/04a_sequence.ipynb #e7e3d751
 def load_chains(path) -> list[ChainResult]:
-    "Read records written by `save_chains`; a file of another format (or not ours) is refused, never overwritten."
+    """Read records written by `save_chains`; a file of another format (or not ours) is refused,
+    never overwritten."""
     path = Path(path); names = [x.name for x in fields(ChainResult)]
-    foreign = (f"{path} holds something else than chain records: another format" + " ({})" + f" (this version writes format {SEQ_FORMAT})"
-               + ". It was not written by this version of dwm-tutorial: move it away or pick another --out folder.")
-    try: rows = json.loads(path.read_text()) if path.suffix == '.json' else list(csv.DictReader(io.StringIO(path.read_text(), newline='')))
-    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as e: raise ValueError(foreign.format(e)) from None
+    foreign = (f"{path} holds something else than chain records: another format" + " ({})"
+               + f" (this version writes format {SEQ_FORMAT})" + ". It was not written by this "
+               "version of dwm-tutorial: move it away or pick another --out folder.")
+    try: rows = (json.loads(path.read_text()) if path.suffix == '.json'
+                 else list(csv.DictReader(io.StringIO(path.read_text(), newline=''))))
+    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(foreign.format(e)) from None
     if not isinstance(rows, list): raise ValueError(foreign.format('not a list of records'))
     out = []
     for r in rows:
-        if not isinstance(r, dict) or str(r.get('format')) != str(SEQ_FORMAT) or set(r) != set(names):
-            raise ValueError(foreign.format(f"format={r.get('format') if isinstance(r, dict) else None!r}, other fields"))
+        if (not isinstance(r, dict) or str(r.get('format')) != str(SEQ_FORMAT)
+                or set(r) != set(names)):
+            raise ValueError(foreign.format(
+                f"format={r.get('format') if isinstance(r, dict) else None!r}, other fields"))
         if path.suffix == '.csv':
-            r = {k: (json.loads(v) if v != '' else None) if k not in ('chain', 'method', 'setting', 'encoding') else v for k, v in r.items()}
+            r = {k: ((json.loads(v) if v != '' else None)
+                     if k not in ('chain', 'method', 'setting', 'encoding') else v)
+                 for k, v in r.items()}
         out.append(ChainResult(**r))
     return out
 
+# %% ../nbs/04a_sequence.ipynb #319fbd01
 def merge_chains(path, records, json_path=None) -> list[ChainResult]:
-    "Under the folder's lock (`results_lock`): read `path`, put `records` in (same key: the new one), write it (and `json_path`) back."
+    """Under the folder's lock (`results_lock`): read `path`, put `records` in (same key: the new
+    one), write it (and `json_path`) back."""
     path = Path(path)
     with results_lock(path.parent):
         merged = {r.key(): r for r in (load_chains(path) if path.exists() else [])}
@@ -182,15 +255,19 @@ def merge_chains(path, records, json_path=None) -> list[ChainResult]:
 
 # %% ../nbs/04a_sequence.ipynb #623d5096
 def fingerprint(model) -> str:
-    "A short hash of what `model` computes with: its plain tensors and binary masks (see `view_state`)."
+    """A short hash of what `model` computes with: its plain tensors and binary masks (see
+    `view_state`)."""
     state, masks = view_state(model)
     h = hashlib.sha256()
     for part in (state, masks):
         for k in sorted(part):
             t = part[k].detach().cpu().contiguous().reshape(-1)
-            h.update(f'{k} {t.dtype} {tuple(part[k].shape)}'.encode()); h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool else t.numpy().tobytes())
+            h.update(f'{k} {t.dtype} {tuple(part[k].shape)}'.encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool
+                     else t.numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/04a_sequence.ipynb #301522cb
 def _fresh(template, state: dict, dev) -> nn.Module:
     "A copy of `template` holding `state`."
     net = copy.deepcopy(template); net.load_state_dict(state)
@@ -201,7 +278,8 @@ def _plain(model) -> dict:
     return {k: v.detach().clone() for k, v in view_state(model)[0].items()}
 
 def _own(state: dict, layers) -> dict:
-    "A domain's own tensors: everything but the masked layers' weights (biases, head, norm parameters and statistics)."
+    """A domain's own tensors: everything but the masked layers' weights (biases, head, norm
+    parameters and statistics)."""
     shared = {f'{l}.weight' for l in layers}
     return {k: v.detach().clone() for k, v in state.items() if k not in shared}
 
@@ -218,31 +296,39 @@ def _radix(S: int) -> tuple[int, int]:
     while S ** (g + 1) < 2 ** 63: g += 1
     return g, (S ** g - 1).bit_length()
 
+# %% ../nbs/04a_sequence.ipynb #8892a8df
 def pack_ids(ids, S: int) -> bytes:
-    "Integers in [0, `S`) packed `g` to a `b`-bit group (see `_radix`): b/g bits each, at most ceil(log2 S)."
+    """Integers in [0, `S`) packed `g` to a `b`-bit group (see `_radix`): b/g bits each, at most
+    ceil(log2 S)."""
     g, b = _radix(S); ids = np.asarray(ids, dtype=np.uint64).reshape(-1)
     if b == 0 or not len(ids): return b''
     x = np.concatenate([ids, np.zeros((-len(ids)) % g, np.uint64)]).reshape(-1, g)
     v = np.zeros(len(x), np.uint64)
     for c in range(g - 1, -1, -1): v = v * np.uint64(S) + x[:, c]
-    return np.packbits(((v[:, None] >> np.arange(b - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)).tobytes()
+    return np.packbits(((v[:, None] >> np.arange(b - 1, -1, -1, dtype=np.uint64)) & np.uint64(1))
+                       .astype(np.uint8)).tobytes()
 
 def unpack_ids(data: bytes, S: int, n: int) -> np.ndarray:
     "The `n` ids that `pack_ids(ids, S)` packed into `data`."
     g, b = _radix(S)
     if b == 0: return np.zeros(n, np.int64)
-    bits = np.unpackbits(np.frombuffer(data, np.uint8))[:-(-n // g) * b].reshape(-1, b).astype(np.uint64)
+    bits = (np.unpackbits(np.frombuffer(data, np.uint8))[:-(-n // g) * b]
+            .reshape(-1, b).astype(np.uint64))
     v = (bits << np.arange(b - 1, -1, -1, dtype=np.uint64)).sum(1, dtype=np.uint64)
     out = np.empty((len(v), g), np.uint64)
     for c in range(g): out[:, c] = v % np.uint64(S); v //= np.uint64(S)
     return out.reshape(-1)[:n].astype(np.int64)
 
 # %% ../nbs/04a_sequence.ipynb #c7a10004
-def _raw(t) -> np.ndarray: return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().reshape(t.numel(), -1)
+def _raw(t) -> np.ndarray:
+    return (t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+            .reshape(t.numel(), -1))
 
 def _planes(tensors: list, refs: list) -> bytes:
-    "Each tensor's bytes XOR those of its reference (None: as they are): a finetuned copy shares its sign, exponent and high bits."
-    return b''.join(((_raw(t) ^ _raw(r)) if r is not None else _raw(t)).tobytes() for t, r in zip(tensors, refs))
+    """Each tensor's bytes XOR those of its reference (None: as they are): a finetuned copy shares
+    its sign, exponent and high bits."""
+    return b''.join(((_raw(t) ^ _raw(r)) if r is not None else _raw(t)).tobytes()
+                    for t, r in zip(tensors, refs))
 
 def _unplanes(data: bytes, specs: list, refs: list) -> list:
     "The tensors `_planes` coded: `specs` are (dtype name, shape)."
@@ -251,9 +337,11 @@ def _unplanes(data: bytes, specs: list, refs: list) -> list:
         t = torch.empty(shape, dtype=getattr(torch, dt)); n, e = t.numel(), t.element_size()
         a = np.frombuffer(data, np.uint8, n * e, at).reshape(n, e); at += n * e
         if r is not None: a = a ^ _raw(r)
-        out.append(torch.from_numpy(np.ascontiguousarray(a).reshape(-1)).view(t.dtype).reshape(shape).clone())
+        out.append(torch.from_numpy(np.ascontiguousarray(a).reshape(-1)).view(t.dtype)
+                   .reshape(shape).clone())
     return out
 
+# %% ../nbs/04a_sequence.ipynb #ec89c24f
 def _smallest(data: bytes) -> tuple[str, bytes]:
     "`data` as it is or compressed with lzma (xz), whichever is smaller."
     z = lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)
@@ -261,132 +349,239 @@ def _smallest(data: bytes) -> tuple[str, bytes]:
 
 # %% ../nbs/04a_sequence.ipynb #c7a10006
 def _nested(masks: list) -> bool:
-    return all(bool((a[l] <= b[l]).all()) for a, b in zip(masks, masks[1:]) for l in a) and all(set(m) == set(masks[0]) for m in masks)
+    return (all(bool((a[l] <= b[l]).all()) for a, b in zip(masks, masks[1:]) for l in a)
+            and all(set(m) == set(masks[0]) for m in masks))
 
+# %% ../nbs/04a_sequence.ipynb #67b31a43
+def _mask_bytes(ms: list, layers: dict) -> tuple[str, int, bytes]:
+    "Masks as `(form, symbols, bytes)`: owner ids when nested, else a bit per weight per mask."
+    # owner id: the first masked view holding the weight, len(ms) if none holds it
+    if ms and _nested(ms):
+        ids = torch.full((sum(math.prod(s) for s in layers.values()),), len(ms), dtype=torch.int64)
+        for i in reversed(range(len(ms))):
+            ids[torch.cat([ms[i][l].reshape(-1) for l in layers])] = i
+        return 'owner', len(ms) + 1, pack_ids(ids.numpy(), len(ms) + 1)
+    if not ms: return 'bits', 2, b''
+    flat = torch.cat([m[l].reshape(-1) for m in ms for l in layers])
+    return 'bits', 2, np.packbits(flat.numpy()).tobytes()
+
+# %% ../nbs/04a_sequence.ipynb #1322195b
+def _own_tensors(views: list, base: dict) -> tuple[list, list, list]:
+    "Per domain but the last: the names of its tensors that differ from `base`; those; their refs."
+    own = [[k for k, v in st.items()
+            if not (k in base and v.shape == base[k].shape and torch.equal(v.cpu(), base[k]))]
+           for st, _ in views[:-1]]
+    tens = [views[j][0][k].detach().cpu() for j, ks in enumerate(own) for k in ks]
+    refs = [base[k] if k in base and base[k].dtype == t.dtype and base[k].shape == t.shape else None
+            for k, t in zip((k for ks in own for k in ks), tens)]
+    return own, tens, refs
+
+# %% ../nbs/04a_sequence.ipynb #bc25306c
 def chain_store(networks) -> dict:
-    "What serves every domain of a chain beyond ONE network (the last domain's): the masks as owner ids when nested (else a bit per domain), and each domain's own tensors that differ, XOR-coded against the stored network. `bits` counts those payload bytes."
+    """What serves every domain of a chain beyond ONE network (the last domain's): the masks as
+    owner ids when nested (else a bit per domain), and each domain's own tensors that differ,
+    XOR-coded against the stored network. `bits` counts those payload bytes."""
     views = [view_state(n) for n in networks]
     base = {k: v.detach().cpu() for k, v in views[-1][0].items()}
     masked = [j for j, (_, m) in enumerate(views) if m]
     ms = [{l: m.cpu() for l, m in views[j][1].items()} for j in masked]
     layers = {l: list(ms[0][l].shape) for l in ms[0]} if ms else {}
-    if ms and _nested(ms):                 # owner id: the first masked view holding the weight, len(ms) if none holds it
-        ids = torch.full((sum(math.prod(s) for s in layers.values()),), len(ms), dtype=torch.int64)
-        for i in reversed(range(len(ms))): ids[torch.cat([ms[i][l].reshape(-1) for l in layers])] = i
-        form, S, mbytes = 'owner', len(ms) + 1, pack_ids(ids.numpy(), len(ms) + 1)
-    else: form, S, mbytes = 'bits', 2, np.packbits(torch.cat([m[l].reshape(-1) for m in ms for l in layers]).numpy()).tobytes() if ms else b''
+    form, S, mbytes = _mask_bytes(ms, layers)
     mzip, mbytes = _smallest(mbytes)
-    own = [[k for k, v in st.items() if not (k in base and v.shape == base[k].shape and torch.equal(v.cpu(), base[k]))] for st, _ in views[:-1]]
-    tens = [views[j][0][k].detach().cpu() for j, ks in enumerate(own) for k in ks]
-    refs = [base[k] if k in base and base[k].dtype == t.dtype and base[k].shape == t.shape else None
-            for k, t in zip((k for ks in own for k in ks), tens)]
+    own, tens, refs = _own_tensors(views, base)
     ozip, obytes = _smallest(_planes(tens, refs))
-    header = dict(masked=masked, layers=layers, form=form, symbols=S, mask_coding=mzip, own=own, own_coding=ozip,
+    header = dict(masked=masked, layers=layers, form=form, symbols=S, mask_coding=mzip, own=own,
+                  own_coding=ozip,
                   own_specs=[[str(t.dtype).split('.')[-1], list(t.shape)] for t in tens],
                   base=[[k, str(v.dtype).split('.')[-1], list(v.shape)] for k, v in base.items()],
                   config=getattr(networks[-1], 'config', None), n_domains=len(networks))
-    return dict(header=header, base=base, masks=mbytes, own=obytes, bits=8 * (len(mbytes) + len(obytes)))
+    return dict(header=header, base=base, masks=mbytes, own=obytes,
+                bits=8 * (len(mbytes) + len(obytes)))
 
 # %% ../nbs/04a_sequence.ipynb #61da8ab3
-LOW = -1e4      # the score of a claimed entry: below every learned score, so never kept, and with no gradient
+# the score of a claimed entry: below every learned score, so never kept, and with no gradient
+LOW = -1e4
 
 class _Claimed(nn.Module):
     "Parametrization `X -> X + C`: adds back, unchanged, the weights that earlier domains claimed."
-    def __init__(self, claimed: torch.Tensor): super().__init__(); self.register_buffer('claimed', claimed)
+    def __init__(self, claimed: torch.Tensor):
+        super().__init__(); self.register_buffer('claimed', claimed)
     def forward(self, X): return X + self.claimed
 
+# %% ../nbs/04a_sequence.ipynb #be47fa4f
 def _top_free(w: torch.Tensor, claimed: torch.Tensor, share: float) -> torch.Tensor:
     "The `share` of this layer's entries with the largest |w| among the free ones."
     k = min(int(round(share * w.numel())), int((~claimed).sum()))
     m = torch.zeros(w.numel(), dtype=torch.bool, device=w.device)
-    if k > 0: m[torch.topk(w.abs().masked_fill(claimed, -1.).flatten(), k, sorted=False).indices] = True
+    if k > 0:
+        m[torch.topk(w.abs().masked_fill(claimed, -1.).flatten(), k, sorted=False).indices] = True
     return m.view_as(w)
 
-def claim_mask(template, state: dict, claimed: dict, method: str, share: float, train_ds, epochs: int = 1, lr: float = 1e-3,
-               seed: int = 0, device=None, max_steps=None, min_steps: int = MIN_STEPS, progress: bool = True, desc: str = 'mask'):
-    "One domain's mask over the free weights of the network in `state` (`claimed[layer]`: entries earlier domains own, kept in the forward pass). Returns `(its entries, new state, steps)`."
-    dev = get_device(device)
+# %% ../nbs/04a_sequence.ipynb #badd3a9a
+def _claim_net(template, state: dict, claimed: dict, method: str, share: float, seed: int,
+               dev) -> nn.Module:
+    "The network in `state` under `method`'s mask of its free weights, the claimed ones added back."
     layers = list(claimed)
     net = _fresh(template, state, dev)
     with torch.no_grad():
         for l in layers: net.get_submodule(l).weight.masked_fill_(claimed[l], 0.)
-    if method == 'magnitude': add_masks(net, 'fixed', masks={l: _top_free(state[f'{l}.weight'], claimed[l], share) for l in layers})
+    if method == 'magnitude':
+        add_masks(net, 'fixed',
+                  masks={l: _top_free(state[f'{l}.weight'], claimed[l], share) for l in layers})
     else:
         add_masks(net, method, sparsity=1 - share, seed=seed, layers=lambda n, m: n in claimed)
         with torch.no_grad():
             for l, P in masked_layers(net).items(): P.scores.masked_fill_(claimed[l], LOW)
     for l in layers:
-        parametrize.register_parametrization(net.get_submodule(l), 'weight', _Claimed(torch.where(claimed[l], state[f'{l}.weight'], 0.)))
+        back = _Claimed(torch.where(claimed[l], state[f'{l}.weight'], 0.))
+        parametrize.register_parametrization(net.get_submodule(l), 'weight', back)
+    return net
+
+# %% ../nbs/04a_sequence.ipynb #ea87ada9
+def claim_mask(template, state: dict, claimed: dict, method: str, share: float, train_ds,
+               epochs: int = 1, lr: float = 1e-3, seed: int = 0, device=None, max_steps=None,
+               min_steps: int = MIN_STEPS, progress: bool = True, desc: str = 'mask'):
+    """One domain's mask over the free weights of the network in `state` (`claimed[layer]`: entries
+    earlier domains own, kept in the forward pass). Returns `(its entries, new state, steps)`."""
+    dev = get_device(device)
+    layers = list(claimed)
+    net = _claim_net(template, state, claimed, method, share, seed, dev)
     if method in LEARNED:
-        steps = learn_masks(net, train_ds, epochs=epochs, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps,
-                            progress=progress, train_other=True, other_lr=lr).steps
+        steps = learn_masks(net, train_ds, epochs=epochs, seed=seed, device=dev,
+                            max_steps=max_steps, min_steps=min_steps, progress=progress,
+                            train_other=True, other_lr=lr).steps
     else:
         for l in layers: net.get_submodule(l).parametrizations.weight.original.requires_grad_(True)
-        fit(net, train_ds, epochs=epochs, lr=lr, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps, freeze_norm=True,
-            progress=progress, desc=desc)
+        fit(net, train_ds, epochs=epochs, lr=lr, seed=seed, device=dev, max_steps=max_steps,
+            min_steps=min_steps, freeze_norm=True, progress=progress, desc=desc)
         steps = run_steps(len(train_ds), epochs, 128, max_steps, min_steps)
     hard, plain = get_masks(net), _plain(net)
     mine = {l: hard[l] & ~claimed[l] for l in layers}
-    new = {**plain, **{f'{l}.weight': torch.where(claimed[l], state[f'{l}.weight'], plain[f'{l}.weight']) for l in layers}}
+    new = {**plain, **{f'{l}.weight': torch.where(claimed[l], state[f'{l}.weight'],
+                                                  plain[f'{l}.weight']) for l in layers}}
     return mine, new, steps
 
 # %% ../nbs/04a_sequence.ipynb #7c8b6416
 def _whole(v, lo=1): return isinstance(v, int) and not isinstance(v, bool) and v >= lo
 
-def check_chain(chain: str, method: str | None = 'gumbel', sparsity: float | None = 0.5, epochs: int = 1, mask_epochs: int = 1,
-                lr: float = 1e-3, seed: int = 0, max_steps=None, source_model=None):
-    "A clear error for a chain, method or training setting that cannot run."
-    if chain not in CHAINS: raise ValueError(f"unknown chain {chain!r}; known chains: {', '.join(CHAINS)}")
-    if chain in ('isolate', 'adapt'):
-        if method not in CHAIN_METHODS: raise ValueError(f"the {chain} chain needs a mask method, one of {', '.join(CHAIN_METHODS)}; got {method!r}")
-    elif method not in (None, 'none'): raise ValueError(f"the {chain} chain uses no mask; pass method=None (got {method!r})")
-    if chain == 'adapt' and (isinstance(sparsity, bool) or not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1):
-        raise ValueError(f"the adapt chain's masks need a sparsity in [0, 1) (the fraction of source weights each mask sets to 0), got {sparsity!r}")
+def _check_training(epochs, mask_epochs, lr, seed, max_steps):
+    "A clear error for a number of epochs, a step limit, a learning rate or a seed that cannot run."
     for name, v in (('epochs', epochs), ('mask_epochs', mask_epochs)):
         if not _whole(v): raise ValueError(f"{name} must be a whole number >= 1, got {v!r}")
-    if max_steps is not None and not _whole(max_steps): raise ValueError(f"max_steps must be a whole number >= 1 or None, got {max_steps!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (lr > 0 and math.isfinite(lr)): raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if max_steps is not None and not _whole(max_steps):
+        raise ValueError(f"max_steps must be a whole number >= 1 or None, got {max_steps!r}")
+    if (isinstance(lr, bool) or not isinstance(lr, (int, float))
+            or not (lr > 0 and math.isfinite(lr))):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
     if not _whole(seed, 0): raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    if source_model is not None and masked_layers(source_model):
-        raise ValueError("the source model carries masks: pass the plain network (remove_masks(model) first)")
-    if source_model is not None: _check_untied(source_model)
 
+# %% ../nbs/04a_sequence.ipynb #7d4cc1b0
 def _check_untied(model):
-    "Tied weights (one Parameter in two places) are refused: a chain keeps a state per domain by name, and a mask per layer."
+    """Tied weights (one Parameter in two places) are refused: a chain keeps a state per domain by
+    name, and a mask per layer."""
     seen = {}
     for name, p in model.named_parameters(remove_duplicate=False):
-        if id(p) in seen: raise ValueError(f"the model ties {name} to {seen[id(p)]} (one Parameter in two places); chains keep each "
-                                           f"domain's tensors by name and cannot own a shared weight once: untie it "
-                                           f"(e.g. {name.rsplit('.', 1)[0]}.{name.rsplit('.', 1)[1]} = nn.Parameter(its clone)) or use another model")
+        if id(p) in seen:
+            raise ValueError(f"the model ties {name} to {seen[id(p)]} (one Parameter in two "
+                             "places); chains keep each domain's tensors by name and cannot own a "
+                             "shared weight once: untie it (e.g. "
+                             f"{name.rsplit('.', 1)[0]}.{name.rsplit('.', 1)[1]} = "
+                             "nn.Parameter(its clone)) or use another model")
         seen[id(p)] = name
 
+# %% ../nbs/04a_sequence.ipynb #c8336c83
+def check_chain(chain: str, method: str | None = 'gumbel', sparsity: float | None = 0.5,
+                epochs: int = 1, mask_epochs: int = 1, lr: float = 1e-3, seed: int = 0,
+                max_steps=None, source_model=None):
+    "A clear error for a chain, method or training setting that cannot run."
+    if chain not in CHAINS:
+        raise ValueError(f"unknown chain {chain!r}; known chains: {', '.join(CHAINS)}")
+    if chain in ('isolate', 'adapt'):
+        if method not in CHAIN_METHODS:
+            raise ValueError(f"the {chain} chain needs a mask method, one of "
+                             f"{', '.join(CHAIN_METHODS)}; got {method!r}")
+    elif method not in (None, 'none'):
+        raise ValueError(f"the {chain} chain uses no mask; pass method=None (got {method!r})")
+    if chain == 'adapt' and (isinstance(sparsity, bool) or not isinstance(sparsity, (int, float))
+                             or not 0 <= sparsity < 1):
+        raise ValueError("the adapt chain's masks need a sparsity in [0, 1) (the fraction of "
+                         f"source weights each mask sets to 0), got {sparsity!r}")
+    _check_training(epochs, mask_epochs, lr, seed, max_steps)
+    if source_model is not None and masked_layers(source_model):
+        raise ValueError("the source model carries masks: pass the plain network "
+                         "(remove_masks(model) first)")
+    if source_model is not None: _check_untied(source_model)
+
 # %% ../nbs/04a_sequence.ipynb #82cf168b
+def _nested_view(src, state: dict, own: dict, owner: dict, j: int, dev) -> nn.Module:
+    "Domain `j`'s serving network (isolate chain): its own tensors and the weights of domains <= j."
+    return _fresh(src, {**own, **{f'{l}.weight': torch.where((owner[l] > 0) & (owner[l] <= j + 1),
+                                                            state[f'{l}.weight'], 0.)
+                                  for l in owner}}, dev)
+
+# %% ../nbs/04a_sequence.ipynb #dc3a4964
+def _claim(src, state: dict, d: Domain, claimed: dict, method: str, share: float, first: bool,
+           last: bool, stage: dict, kw: dict) -> tuple:
+    "Domain `d` in the isolate chain: its free weights trained (not the first), its mask claimed."
+    steps = {}
+    if not first:
+        net = _fresh(src, state, stage['device'])
+        fit(net, d.train, after_step=freeze_entries(net, claimed), desc=f'{d.name}: free weights',
+            **stage)
+        state, steps['train'] = _plain(net), run_steps(len(d.train), stage['epochs'], 128,
+                                                       stage['max_steps'], stage['min_steps'])
+    # the last domain with `keep_last`: every free weight
+    if last: mine = {l: ~claimed[l] for l in claimed}
+    else:
+        mine, state, steps['mask'] = claim_mask(src, state, claimed, method, share, d.train,
+                                                desc=f'{d.name}: mask', **kw)
+    return mine, state, steps
+
+# %% ../nbs/04a_sequence.ipynb #d4e25df0
 def _isolate(src, domains, method, shares, keep_last, stage, kw):
-    "Yields, after each domain, its serving networks (all domains so far), steps, kept fraction; returns the storage views."
+    """Yields, after each domain, its serving networks (all domains so far), steps, kept fraction;
+    returns the storage views."""
     layers = maskable_layers(src); K = len(domains); dev = kw['device']
     state = _plain(src)
-    owner = {l: torch.zeros(state[f'{l}.weight'].shape, dtype=torch.int16, device=state[f'{l}.weight'].device) for l in layers}
+    owner = {l: torch.zeros(state[f'{l}.weight'].shape, dtype=torch.int16,
+                            device=state[f'{l}.weight'].device) for l in layers}
     n_masked = sum(o.numel() for o in owner.values())
     own = []
-    def views():
-        return [_fresh(src, {**own[j], **{f'{l}.weight': torch.where((owner[l] > 0) & (owner[l] <= j + 1), state[f'{l}.weight'], 0.)
-                                         for l in layers}}, dev) for j in range(len(own))]
+    def views(): return [_nested_view(src, state, own[j], owner, j, dev) for j in range(len(own))]
     for i, d in enumerate(domains):
-        claimed, steps = {l: owner[l] > 0 for l in layers}, {}
-        if i > 0:
-            net = _fresh(src, state, dev)
-            fit(net, d.train, after_step=freeze_entries(net, claimed), desc=f'{d.name}: free weights', **stage)
-            state, steps['train'] = _plain(net), run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps'])
-        if i == K - 1 and keep_last: mine = {l: ~claimed[l] for l in layers}
-        else:
-            mine, state, steps['mask'] = claim_mask(src, state, claimed, method, shares[i], d.train, desc=f'{d.name}: mask', **kw)
+        claimed = {l: owner[l] > 0 for l in layers}
+        mine, state, steps = _claim(src, state, d, claimed, method, shares[i], i == 0,
+                                    i == K - 1 and keep_last, stage, kw)
         for l in layers: owner[l][mine[l]] = i + 1
         own.append(_own(state, layers))
-        yield views, steps, sum(int(m.sum()) for m in mine.values()) / n_masked, {l: m.float().mean().item() for l, m in mine.items()}
+        kept = sum(int(m.sum()) for m in mine.values()) / n_masked
+        yield views, steps, kept, {l: m.float().mean().item() for l, m in mine.items()}
     final = {f'{l}.weight': state[f'{l}.weight'] for l in layers}
     return [_masked_view(src, final, own[j], None if (j == K - 1 and keep_last) else
-                         {l: (owner[l] > 0) & (owner[l] <= j + 1) for l in layers}, dev) for j in range(K)]
+                         {l: (owner[l] > 0) & (owner[l] <= j + 1) for l in layers}, dev)
+            for j in range(K)]
 
+# %% ../nbs/04a_sequence.ipynb #feff0f14
+def _adapt_mask(src, base: dict, d: Domain, method: str, sparsity: float, stage: dict,
+                kw: dict) -> tuple:
+    "Domain `d`'s adapt-chain network: its mask over the frozen source weights; `(net, steps)`."
+    dev = kw['device']
+    net = _fresh(src, base, dev)
+    if method in LEARNED:
+        add_masks(net, method, sparsity=sparsity, seed=kw['seed'])
+        steps = {'mask': learn_masks(net, d.train, epochs=kw['epochs'], seed=kw['seed'], device=dev,
+                                     max_steps=kw['max_steps'], min_steps=kw['min_steps'],
+                                     progress=kw['progress'], train_other=True,
+                                     other_lr=kw['lr']).steps}
+    else:   # the control: a magnitude mask of the source weights, only the head and biases trained
+        add_masks(net, 'magnitude', sparsity=sparsity)
+        fit(net, d.train, freeze_norm=True, desc=f'{d.name}: head and biases',
+            **{**stage, 'epochs': kw['epochs']})
+        steps = {'head': run_steps(len(d.train), kw['epochs'], 128, kw['max_steps'],
+                                   kw['min_steps'])}
+    return net, steps
+
+# %% ../nbs/04a_sequence.ipynb #0117295d
 def _adapt(src, domains, method, sparsity, stage, kw):
     layers = maskable_layers(src); dev = kw['device']
     base = _plain(src); weights = {f'{l}.weight': base[f'{l}.weight'] for l in layers}
@@ -394,20 +589,14 @@ def _adapt(src, domains, method, sparsity, stage, kw):
     views = lambda: [_masked_view(src, weights, own[j], masks[j], dev) for j in range(len(own))]
     yield views, {}, None, None
     for d in domains[1:]:
-        net = _fresh(src, base, dev)
-        if method in LEARNED:
-            add_masks(net, method, sparsity=sparsity, seed=kw['seed'])
-            steps = {'mask': learn_masks(net, d.train, epochs=kw['epochs'], seed=kw['seed'], device=dev, max_steps=kw['max_steps'],
-                                         min_steps=kw['min_steps'], progress=kw['progress'], train_other=True, other_lr=kw['lr']).steps}
-        else:                   # the control: a magnitude mask of the source weights, only the head and biases trained
-            add_masks(net, 'magnitude', sparsity=sparsity)
-            fit(net, d.train, freeze_norm=True, desc=f'{d.name}: head and biases', **{**stage, 'epochs': kw['epochs']})
-            steps = {'head': run_steps(len(d.train), kw['epochs'], 128, kw['max_steps'], kw['min_steps'])}
+        net, steps = _adapt_mask(src, base, d, method, sparsity, stage, kw)
         masks.append(get_masks(net)); own.append(_own(_plain(net), layers))
-        yield (views, steps, sum(int(m.sum()) for m in masks[-1].values()) / sum(m.numel() for m in masks[-1].values()),
-               {l: m.float().mean().item() for l, m in masks[-1].items()})
+        kept = (sum(int(m.sum()) for m in masks[-1].values())
+                / sum(m.numel() for m in masks[-1].values()))
+        yield views, steps, kept, {l: m.float().mean().item() for l, m in masks[-1].items()}
     return views()
 
+# %% ../nbs/04a_sequence.ipynb #f06883d8
 def _baseline(src, domains, chain, stage):
     dev = stage['device']
     nets = [_fresh(src, _plain(src), dev)]
@@ -416,101 +605,193 @@ def _baseline(src, domains, chain, stage):
         net = nets[-1] if chain == 'sequential' else _fresh(src, _plain(src), dev)
         fit(net, d.train, desc=f'{d.name}: finetune', **stage)
         nets.append(net)
-        yield ((lambda: [net] * len(nets)) if chain == 'sequential' else (lambda: list(nets))), \
-              {'finetune': run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'], stage['min_steps'])}, None, None
+        views = (lambda: [net] * len(nets)) if chain == 'sequential' else (lambda: list(nets))
+        steps = run_steps(len(d.train), stage['epochs'], 128, stage['max_steps'],
+                          stage['min_steps'])
+        yield views, {'finetune': steps}, None, None
     return [nets[-1]] if chain == 'sequential' else nets
 
 # %% ../nbs/04a_sequence.ipynb #6327fc38
-def _n_masked(model) -> int: return sum(model.get_submodule(l).weight.numel() for l in maskable_layers(model))
+def _n_masked(model) -> int:
+    return sum(model.get_submodule(l).weight.numel() for l in maskable_layers(model))
 
-def run_chain(source_model, domains, chain: str = 'isolate', method: str | None = None, share=None, sparsity: float = 0.5,
-              keep_last: bool = True, epochs: int = 1, mask_epochs: int = 1, lr: float = 1e-3, seed: int = 0, device=None,
-              max_steps: int | None = None, min_steps: int = MIN_STEPS, progress: bool = True, setting: str = '',
-              source_steps: int | None = None) -> ChainResult:
-    "Learn `domains` in order from `source_model` with `chain` (mask chains: `method`, default 'gumbel'); returns its `ChainResult` (the serving networks in `.networks`). `source_steps`: the source model's own training steps, for the record."
+# %% ../nbs/04a_sequence.ipynb #69fef0b3
+def _follow(gen, domains: list, chain: str, progress: bool, dev, source_steps) -> tuple:
+    "Runs a chain's generator; after each domain, measures and fingerprints every served network."
     from tqdm.auto import tqdm
-    if chain in ('isolate', 'adapt') and method is None: method = 'gumbel'
-    check_chain(chain, method, sparsity, epochs, mask_epochs, lr, seed, max_steps, source_model)
-    domains = check_domains(domains, source_model)
-    names, K = [d.name for d in domains], len(domains)
-    shares = plan_shares(K, share, keep_last, names, _n_masked(source_model)) if chain == 'isolate' else None
-    dev = get_device(device)
-    src = copy.deepcopy(source_model).to(dev)
-    stage = dict(epochs=epochs, lr=lr, seed=seed, device=dev, max_steps=max_steps, min_steps=min_steps, progress=progress)
-    kw = dict(stage, epochs=mask_epochs)
-    if chain == 'isolate': gen = _isolate(src, domains, method, shares, keep_last, stage, kw)
-    elif chain == 'adapt': gen = _adapt(src, domains, method, sparsity, stage, kw)
-    else: gen = _baseline(src, domains, chain, stage)
-    A, fps, kept, lkept, steps, stages, secs, t0, total = [], [], [], [], [], [], [], time.perf_counter(), 0
+    K = len(domains)
+    A, fps, kept, lkept, steps, stages, secs = [], [], [], [], [], [], []
+    t0, total = time.perf_counter(), 0
     bar = tqdm(total=K, desc=f'{chain} chain', disable=not progress, leave=False)
     while True:
         try: views, n, k, lk = next(gen)
         except StopIteration as e: serving = e.value; break
         bar.update()
         nets, i = views(), len(A)
-        A.append([evaluate(v, domains[j].test, device=dev) for j, v in enumerate(nets)] + [None] * (K - i - 1))
+        A.append([evaluate(v, domains[j].test, device=dev) for j, v in enumerate(nets)]
+                 + [None] * (K - i - 1))
         fps.append([fingerprint(v) for v in nets] + [None] * (K - i - 1))
         if i == 0 and source_steps is not None: n = {'source': source_steps, **n}
-        total += sum(v for s, v in n.items() if s != 'source'); steps.append(total); stages.append(n)
+        total += sum(v for s, v in n.items() if s != 'source')
+        steps.append(total); stages.append(n)
         kept.append(k); lkept.append(lk); secs.append(round(time.perf_counter() - t0, 2))
     bar.close()
+    return serving, dict(accuracy=A, fingerprints=fps, kept=kept, layer_kept=lkept, steps=steps,
+                         stage_steps=stages, seconds=secs)
+
+# %% ../nbs/04a_sequence.ipynb #49e3ca1f
+def _encoding(serving: list) -> tuple[int, str]:
+    "A mask chain's payload bits (`chain_store`) and how they are coded."
+    st = chain_store(serving); bits = st['bits']; h = st['header']
+    g, b = _radix(h['symbols'])
+    enc = (f"owner id per masked weight, {h['symbols']} symbols, {b}-bit groups of {g}"
+           if h['form'] == 'owner'
+           else f"a bit per masked weight per domain ({len(h['masked'])} masks)")
+    return bits, enc + (f" ({h['mask_coding']}); own tensors XOR the stored network's "
+                        f"({h['own_coding']})")
+
+# %% ../nbs/04a_sequence.ipynb #527f78e8
+def _notes(names: list, shares: list, kept: list, method: str) -> list[str]:
+    "The isolate chain's notes: each domain whose mask keeps another fraction than its share."
+    notes = []
+    for d, s, k in zip(names, shares, kept):
+        if abs(k - s) > 5e-3:
+            why = (" (topk keeps the same fraction of every layer, and a layer had less free)"
+                   if method == 'topk' else "")
+            notes.append(f"{d}: its mask keeps {k:.3f} of the weights for a share of {s:.3f}" + why)
+    return notes
+
+# %% ../nbs/04a_sequence.ipynb #ed378e90
+def _chain_result(chain, method, names, shares, sparsity, min_steps, seed, setting, src, serving,
+                  rec) -> ChainResult:
+    "The `ChainResult` of a chain that ran (`rec`: see `_follow`), the networks in `.networks`."
+    A, K = rec['accuracy'], len(names)
     n_params, n_masked = sum(p.numel() for p in src.parameters()), _n_masked(src)
     old = storage_bits(*serving)
-    if chain in ('isolate', 'adapt'):
-        st = chain_store(serving); bits = st['bits']; h = st['header']
-        enc = (f"owner id per masked weight, {h['symbols']} symbols, {_radix(h['symbols'])[1]}-bit groups of {_radix(h['symbols'])[0]}"
-               if h['form'] == 'owner' else f"a bit per masked weight per domain ({len(h['masked'])} masks)") + \
-              f" ({h['mask_coding']}); own tensors XOR the stored network's ({h['own_coding']})"
+    if chain in ('isolate', 'adapt'): bits, enc = _encoding(serving)
     else: bits, enc = old, 'full tensors that differ from the stored network'
-    notes = []
-    if chain == 'isolate':
-        for d, s, k in zip(names, shares, kept):
-            if abs(k - s) > 5e-3: notes.append(f"{d}: its mask keeps {k:.3f} of the weights for a share of {s:.3f}"
-                                               + (" (topk keeps the same fraction of every layer, and a layer had less free)" if method == 'topk' else ""))
+    notes = _notes(names, shares, rec['kept'], method) if chain == 'isolate' else []
     last = A[-1]
-    res = ChainResult(chain, method or 'none', names, A, sum(last) / K, sum(last[j] - A[j][j] for j in range(K - 1)) / max(1, K - 1),
-                      kept, lkept, shares, sparsity if chain == 'adapt' else None, steps, stages, min_steps, secs, int(bits), enc, int(old),
-                      round(bits / n_params, 4), round(bits / n_params / max(1, K - 1), 4), n_params, n_masked, fps, notes, seed, setting)
+    res = ChainResult(chain, method or 'none', names, A, sum(last) / K,
+                      sum(last[j] - A[j][j] for j in range(K - 1)) / max(1, K - 1),
+                      rec['kept'], rec['layer_kept'], shares,
+                      sparsity if chain == 'adapt' else None, rec['steps'], rec['stage_steps'],
+                      min_steps, rec['seconds'], int(bits), enc, int(old),
+                      round(bits / n_params, 4), round(bits / n_params / max(1, K - 1), 4),
+                      n_params, n_masked, rec['fingerprints'], notes, seed, setting)
     res.networks = serving
     return res
+
+# %% ../nbs/04a_sequence.ipynb #70d5fb96
+def _chain_gen(chain, src, domains, method, shares, keep_last, sparsity, stage, kw):
+    "The generator that runs `chain`: `_isolate`, `_adapt` or `_baseline`."
+    if chain == 'isolate': return _isolate(src, domains, method, shares, keep_last, stage, kw)
+    if chain == 'adapt': return _adapt(src, domains, method, sparsity, stage, kw)
+    return _baseline(src, domains, chain, stage)
+
+# %% ../nbs/04a_sequence.ipynb #b4209025
+def run_chain(source_model, domains, chain: str = 'isolate', method: str | None = None, share=None,
+              sparsity: float = 0.5, keep_last: bool = True, epochs: int = 1, mask_epochs: int = 1,
+              lr: float = 1e-3, seed: int = 0, device=None, max_steps: int | None = None,
+              min_steps: int = MIN_STEPS, progress: bool = True, setting: str = '',
+              source_steps: int | None = None) -> ChainResult:
+    """Learn `domains` in order from `source_model` with `chain` (mask chains: `method`, default
+    'gumbel'); returns its `ChainResult` (the serving networks in `.networks`). `source_steps`:
+    the source model's own training steps, for the record."""
+    if chain in ('isolate', 'adapt') and method is None: method = 'gumbel'
+    check_chain(chain, method, sparsity, epochs, mask_epochs, lr, seed, max_steps, source_model)
+    domains = check_domains(domains, source_model)
+    names, K = [d.name for d in domains], len(domains)
+    shares = (plan_shares(K, share, keep_last, names, _n_masked(source_model)) if chain == 'isolate'
+              else None)
+    dev = get_device(device); src = copy.deepcopy(source_model).to(dev)
+    stage = dict(epochs=epochs, lr=lr, seed=seed, device=dev, max_steps=max_steps,
+                 min_steps=min_steps, progress=progress)
+    kw = dict(stage, epochs=mask_epochs)
+    gen = _chain_gen(chain, src, domains, method, shares, keep_last, sparsity, stage, kw)
+    serving, rec = _follow(gen, domains, chain, progress, dev, source_steps)
+    return _chain_result(chain, method, names, shares, sparsity, min_steps, seed, setting, src,
+                         serving, rec)
 
 # %% ../nbs/04a_sequence.ipynb #c7a10009
 CHAIN_MAGIC = b'DWMCHAIN1\n'
 
 def save_chain(networks, path) -> dict:
-    "Write a chain's serving `networks` (a `ChainResult`'s `.networks`) to `path`, atomically: magic, header length, JSON header, ONE plain network, then the payload `chain_store` counts. Returns the byte count of each part."
+    """Write a chain's serving `networks` (a `ChainResult`'s `.networks`) to `path`, atomically:
+    magic, header length, JSON header, ONE plain network, then the payload `chain_store` counts.
+    Returns the byte count of each part."""
     if not isinstance(networks, (list, tuple)): networks = getattr(networks, 'networks', None)
-    if not networks: raise ValueError("save_chain needs the serving networks of a chain: pass result.networks (kept by run_chain in this session)")
+    if not networks:
+        raise ValueError("save_chain needs the serving networks of a chain: pass result.networks "
+                         "(kept by run_chain in this session)")
     st = chain_store(networks)
-    head = json.dumps(dict(st['header'], mask_bytes=len(st['masks']), own_bytes=len(st['own']))).encode()
+    head = json.dumps(dict(st['header'], mask_bytes=len(st['masks']),
+                           own_bytes=len(st['own']))).encode()
     net = b''.join(_raw(v).tobytes() for v in st['base'].values())
-    parts = dict(magic=len(CHAIN_MAGIC) + 8, header=len(head), network=len(net), payload=st['bits'] // 8)
-    blob = b''.join((CHAIN_MAGIC, len(head).to_bytes(8, 'little'), head, net, st['masks'], st['own']))
-    atomic_write(path, lambda t: Path(t).write_bytes(blob) if isinstance(t, (str, os.PathLike)) else t.write(blob))   # a name or an open file
+    parts = dict(magic=len(CHAIN_MAGIC) + 8, header=len(head), network=len(net),
+                 payload=st['bits'] // 8)
+    blob = b''.join((CHAIN_MAGIC, len(head).to_bytes(8, 'little'), head, net, st['masks'],
+                     st['own']))
+    atomic_write(path, lambda t: Path(t).write_bytes(blob) if isinstance(t, (str, os.PathLike))
+                 else t.write(blob))   # a name or an open file
     return parts
 
-# %% ../nbs/04a_sequence.ipynb #c7a1000a
-def load_chain(path, model=None) -> list:
-    "The serving network of every domain from a `save_chain` file; `model`: a plain network of the architecture (default: rebuilt from the stored config)."
-    data = Path(path).read_bytes()
-    if not data.startswith(CHAIN_MAGIC): raise ValueError(f"{path} is not a chain saved by save_chain (it does not start with {CHAIN_MAGIC!r})")
-    n = int.from_bytes(data[len(CHAIN_MAGIC):len(CHAIN_MAGIC) + 8], 'little'); at = len(CHAIN_MAGIC) + 8
+# %% ../nbs/04a_sequence.ipynb #b9d909e5
+def _read_header(data: bytes, path) -> tuple[dict, int]:
+    "The JSON header of a `save_chain` file's bytes and the offset after it, or a clear error."
+    if not data.startswith(CHAIN_MAGIC):
+        raise ValueError(f"{path} is not a chain saved by save_chain (it does not start with "
+                         f"{CHAIN_MAGIC!r})")
+    n = int.from_bytes(data[len(CHAIN_MAGIC):len(CHAIN_MAGIC) + 8], 'little')
+    at = len(CHAIN_MAGIC) + 8
     h = json.loads(data[at:at + n]); at += n
+    return h, at
+
+# %% ../nbs/04a_sequence.ipynb #0e930634
+def _read_base(data: bytes, at: int, specs: list) -> tuple[dict, int]:
+    "The stored network's tensors (`specs`: name, dtype, shape) from `at`; the offset after them."
     base = {}
-    for k, dt, shape in h['base']:
+    for k, dt, shape in specs:
         t = torch.empty(shape, dtype=getattr(torch, dt)); nb = t.numel() * t.element_size()
-        base[k] = torch.frombuffer(bytearray(data[at:at + nb]), dtype=torch.uint8).view(t.dtype).reshape(shape) if nb else t; at += nb
-    mb, ob = data[at:at + h['mask_bytes']], data[at + h['mask_bytes']:at + h['mask_bytes'] + h['own_bytes']]
-    mb, ob = (lzma.decompress(b) if c == 'xz' else b for b, c in ((mb, h['mask_coding']), (ob, h['own_coding'])))
+        base[k] = (torch.frombuffer(bytearray(data[at:at + nb]), dtype=torch.uint8).view(t.dtype)
+                   .reshape(shape) if nb else t)
+        at += nb
+    return base, at
+
+# %% ../nbs/04a_sequence.ipynb #abce036c
+def _own_refs(base: dict, h: dict) -> list:
+    "The stored network's tensor each own tensor of header `h` was XOR-coded against (or None)."
     keys = [k for ks in h['own'] for k in ks]
-    tens = iter(_unplanes(ob, h['own_specs'], [base.get(k) if base.get(k) is not None and [str(base[k].dtype).split('.')[-1], list(base[k].shape)] == s
-                                               else None for k, s in zip(keys, h['own_specs'])]))
+    return [base.get(k) if base.get(k) is not None
+            and [str(base[k].dtype).split('.')[-1], list(base[k].shape)] == s else None
+            for k, s in zip(keys, h['own_specs'])]
+
+# %% ../nbs/04a_sequence.ipynb #130e5fad
+def _stored_masks(mb: bytes, h: dict):
+    "`mask(i)`: the `i`-th masked domain's mask from the mask bytes `mb` of a file with header `h`."
     sizes = [math.prod(s) for s in h['layers'].values()]
     if h['form'] == 'owner': ids = torch.from_numpy(unpack_ids(mb, h['symbols'], sum(sizes)))
-    else: bits = torch.from_numpy(np.unpackbits(np.frombuffer(mb, np.uint8))[:sum(sizes) * len(h['masked'])].astype(bool))
+    else:
+        bits = torch.from_numpy(np.unpackbits(np.frombuffer(mb, np.uint8))
+                                [:sum(sizes) * len(h['masked'])].astype(bool))
     def mask(i):
         flat = ids <= i if h['form'] == 'owner' else bits[i * sum(sizes):(i + 1) * sum(sizes)]
         return {l: m.reshape(s) for (l, s), m in zip(h['layers'].items(), flat.split(sizes))}
+    return mask
+
+# %% ../nbs/04a_sequence.ipynb #c7a1000a
+def load_chain(path, model=None) -> list:
+    """The serving network of every domain from a `save_chain` file; `model`: a plain network of the
+    architecture (default: rebuilt from the stored config)."""
+    data = Path(path).read_bytes()
+    h, at = _read_header(data, path)
+    base, at = _read_base(data, at, h['base'])
+    mb = data[at:at + h['mask_bytes']]
+    ob = data[at + h['mask_bytes']:at + h['mask_bytes'] + h['own_bytes']]
+    mb, ob = (lzma.decompress(b) if c == 'xz' else b
+              for b, c in ((mb, h['mask_coding']), (ob, h['own_coding'])))
+    tens = iter(_unplanes(ob, h['own_specs'], _own_refs(base, h)))
+    mask = _stored_masks(mb, h)
     template = model if model is not None else model_from_config(h['config'])
     nets = []
     for j in range(h['n_domains']):
@@ -521,26 +802,48 @@ def load_chain(path, model=None) -> list:
     return nets
 
 # %% ../nbs/04a_sequence.ipynb #add650de
-def run_chains(source_model, domains, chains=CHAINS, method: str = 'gumbel', progress: bool = True, results_path=None,
-               reuse: bool = True, on_save=None, **kw) -> list[ChainResult]:
-    "Run each of `chains` (mask chains with `method`) on the same domains; all checked before the first runs. With `results_path`, each finished chain is merged into it at once under the folder's lock (`merge_chains`, then `on_save(record)`), and chains already there are reused unless `reuse=False`."
-    from tqdm.auto import tqdm
-    chains = list(chains)
+def _check_chains(source_model, domains, chains: list, method: str, kw: dict) -> list[Domain]:
+    "Every check of `run_chains` before the first chain runs; returns the checked domains."
     if not chains: raise ValueError(f"no chain to run; known chains: {', '.join(CHAINS)}")
     dup = [c for i, c in enumerate(chains) if c in chains[:i]]
-    if dup: raise ValueError(f"chain {dup[0]!r} is listed twice: each chain runs once per call (give other seeds or settings to repeat it)")
+    if dup:
+        raise ValueError(f"chain {dup[0]!r} is listed twice: each chain runs once per call (give "
+                         "other seeds or settings to repeat it)")
     for c in chains:
-        check_chain(c, method if c in ('isolate', 'adapt') else None, kw.get('sparsity', 0.5), kw.get('epochs', 1), kw.get('mask_epochs', 1),
-                    kw.get('lr', 1e-3), kw.get('seed', 0), kw.get('max_steps'), source_model)
+        check_chain(c, method if c in ('isolate', 'adapt') else None, kw.get('sparsity', 0.5),
+                    kw.get('epochs', 1), kw.get('mask_epochs', 1), kw.get('lr', 1e-3),
+                    kw.get('seed', 0), kw.get('max_steps'), source_model)
     domains = check_domains(domains, source_model)
-    if 'isolate' in chains: plan_shares(len(domains), kw.get('share'), kw.get('keep_last', True), [d.name for d in domains], _n_masked(source_model))
+    if 'isolate' in chains:
+        plan_shares(len(domains), kw.get('share'), kw.get('keep_last', True),
+                    [d.name for d in domains], _n_masked(source_model))
+    return domains
+
+# %% ../nbs/04a_sequence.ipynb #e12a9fea
+def _chain_key(chain: str, method, domains: list, kw: dict) -> tuple:
+    "The `ChainResult.key` of the record `run_chain` gives for `chain` with `method` and `kw`."
+    return (chain, method or 'none', tuple(d.name for d in domains),
+            kw.get('sparsity', 0.5) if chain == 'adapt' else None, kw.get('seed', 0),
+            kw.get('setting', ''))
+
+# %% ../nbs/04a_sequence.ipynb #26e58320
+def run_chains(source_model, domains, chains=CHAINS, method: str = 'gumbel', progress: bool = True,
+               results_path=None, reuse: bool = True, on_save=None, **kw) -> list[ChainResult]:
+    """Run each of `chains` (mask chains with `method`) on the same domains; all checked before the
+    first runs. With `results_path`, each finished chain is merged into it at once under the
+    folder's lock (`merge_chains`, then `on_save(record)`), and chains already there are reused
+    unless `reuse=False`."""
+    from tqdm.auto import tqdm
+    chains = list(chains)
+    domains = _check_chains(source_model, domains, chains, method, kw)
     path = None if results_path is None else Path(results_path)
-    saved = load_chains(path) if path is not None and path.exists() else []        # a foreign file is refused here, before work
+    # a foreign file is refused here, before work
+    saved = load_chains(path) if path is not None and path.exists() else []
     done = {r.key(): r for r in saved} if reuse else {}
     out = []
     for c in tqdm(chains, desc='chains', disable=not progress):
         m = method if c in ('isolate', 'adapt') else None
-        key = (c, m or 'none', tuple(d.name for d in domains), kw.get('sparsity', 0.5) if c == 'adapt' else None, kw.get('seed', 0), kw.get('setting', ''))
+        key = _chain_key(c, m, domains, kw)
         if key in done: out.append(done[key]); continue
         r = run_chain(source_model, domains, c, m, progress=progress, **kw)
         if path is not None: merge_chains(path, [r], path.with_suffix('.json'))
@@ -548,32 +851,42 @@ def run_chains(source_model, domains, chains=CHAINS, method: str = 'gumbel', pro
         out.append(r)
     return out
 
-
+# %% ../nbs/04a_sequence.ipynb #97b4f5b2
 def chain_summary(results) -> list[dict]:
-    "One row per chain: average final accuracy, BWT, bits per weight per domain, the average relative to per-domain finetuning (`copies`), and the optimizer steps of the whole chain (every stage at least `min_steps`)."
+    """One row per chain: average final accuracy, BWT, bits per weight per domain, the average
+    relative to per-domain finetuning (`copies`), and the optimizer steps of the whole chain
+    (every stage at least `min_steps`)."""
     ref = {}
     for r in results:
         if r.chain == 'copies': ref[(r.seed, tuple(r.domains), r.setting)] = r.average
-    return [dict(chain=r.chain, method=r.method, sparsity=r.sparsity, seed=r.seed, average=round(r.average, 4), bwt=round(r.bwt, 4),
-                 bits_per_domain=r.bits_per_domain, relative=round(r.average / ref[k], 4) if (k := (r.seed, tuple(r.domains), r.setting)) in ref else None,
+    return [dict(chain=r.chain, method=r.method, sparsity=r.sparsity, seed=r.seed,
+                 average=round(r.average, 4), bwt=round(r.bwt, 4),
+                 bits_per_domain=r.bits_per_domain,
+                 relative=(round(r.average / ref[k], 4)
+                           if (k := (r.seed, tuple(r.domains), r.setting)) in ref else None),
                  unchanged=r.unchanged, steps=r.steps[-1], seconds=r.seconds[-1]) for r in results]
 
 # %% ../nbs/04a_sequence.ipynb #1ef94bc5
 def plot_matrix(result: ChainResult, ax=None, title=None, cbar: bool = False):
     "Heatmap of the accuracy matrix A[i, j] of one chain."
     import matplotlib.pyplot as plt, numpy as np, seaborn as sns
-    A = np.array([[np.nan if v is None else v for v in row] for row in result.accuracy], dtype=float)
+    A = np.array([[np.nan if v is None else v for v in row] for row in result.accuracy],
+                 dtype=float)
     K = len(result.domains)
     ax = ax or plt.subplots(figsize=(1.0 + 0.75 * K, 0.8 + 0.6 * K))[1]
-    sns.heatmap(A, mask=np.isnan(A), annot=True, fmt='.2f', vmin=0, vmax=1, cmap='viridis', cbar=cbar, ax=ax, square=True,
-                xticklabels=result.domains, yticklabels=result.domains, annot_kws={'fontsize': 7})
+    sns.heatmap(A, mask=np.isnan(A), annot=True, fmt='.2f', vmin=0, vmax=1, cmap='viridis',
+                cbar=cbar, ax=ax, square=True, xticklabels=result.domains,
+                yticklabels=result.domains, annot_kws={'fontsize': 7})
     ax.set_xlabel('accuracy on'); ax.set_ylabel('after learning')
-    ax.set_title(title or f"{result.chain}{'' if result.method == 'none' else ' · ' + result.method}\n"
-                          f"avg {result.average:.3f}, BWT {result.bwt:+.3f}, {result.bits_per_domain:g} bits/w/dom", fontsize=9)
+    name = f"{result.chain}{'' if result.method == 'none' else ' · ' + result.method}"
+    ax.set_title(title or f"{name}\navg {result.average:.3f}, BWT {result.bwt:+.3f}, "
+                          f"{result.bits_per_domain:g} bits/w/dom", fontsize=9)
     return ax
 
+# %% ../nbs/04a_sequence.ipynb #86685690
 def plot_ownership(result: ChainResult, ax=None, title=None):
-    "Per masked layer, the fraction of its weights each domain's mask keeps (isolate: owns), stacked, and what is left free."
+    """Per masked layer, the fraction of its weights each domain's mask keeps (isolate: owns),
+    stacked, and what is left free."""
     import matplotlib.pyplot as plt
     doms = [(d, lk) for d, lk in zip(result.domains, result.layer_kept) if lk]
     if not doms: raise ValueError(f"the {result.chain} chain keeps no mask: nothing to draw")
@@ -581,15 +894,21 @@ def plot_ownership(result: ChainResult, ax=None, title=None):
     ax = ax or plt.subplots(figsize=(7, 0.9 + 0.45 * len(layers)))[1]
     left = [0.0] * len(layers)
     for i, (d, lk) in enumerate(doms):
-        ax.barh(range(len(layers)), [lk[l] for l in layers], left=left, color=plt.cm.tab10.colors[i % 10], edgecolor='w', label=d)
+        ax.barh(range(len(layers)), [lk[l] for l in layers], left=left,
+                color=plt.cm.tab10.colors[i % 10], edgecolor='w', label=d)
         left = [a + lk[l] for a, l in zip(left, layers)]
     if result.chain == 'isolate':
-        ax.barh(range(len(layers)), [1 - a for a in left], left=left, color='lightgrey', edgecolor='w', label='free')
-    ax.set_yticks(range(len(layers)), layers); ax.invert_yaxis(); ax.set_xlim(0, 1 if result.chain == 'isolate' else max(left))
-    ax.set_xlabel('fraction of the layer\'s weights'); ax.legend(fontsize=7, ncol=min(7, len(doms) + 1), loc='upper center', bbox_to_anchor=(0.5, -0.35))
+        ax.barh(range(len(layers)), [1 - a for a in left], left=left, color='lightgrey',
+                edgecolor='w', label='free')
+    ax.set_yticks(range(len(layers)), layers); ax.invert_yaxis()
+    ax.set_xlim(0, 1 if result.chain == 'isolate' else max(left))
+    ax.set_xlabel('fraction of the layer\'s weights')
+    ax.legend(fontsize=7, ncol=min(7, len(doms) + 1), loc='upper center',
+              bbox_to_anchor=(0.5, -0.35))
     ax.set_title(title or f'who owns each layer: {result.chain} · {result.method}', fontsize=9)
     return ax
 
+# %% ../nbs/04a_sequence.ipynb #bb10907a
 def _grid(n, ncols, w, h):
     import matplotlib.pyplot as plt
     ncols = min(n, ncols or n); nrows = math.ceil(n / ncols)
@@ -598,7 +917,8 @@ def _grid(n, ncols, w, h):
     return fig, axs.flat[:n]
 
 def plot_chains(results, path=None, ncols: int | None = None):
-    "One accuracy-matrix heatmap per chain, `ncols` to a row (default: all); saved to `path` (PNG) if given."
+    """One accuracy-matrix heatmap per chain, `ncols` to a row (default: all); saved to `path` (PNG)
+    if given."""
     K = len(results[0].domains)
     fig, axs = _grid(len(results), ncols, 1.0 + 0.75 * K, 1.2 + 0.6 * K)
     for ax, r in zip(axs, results): plot_matrix(r, ax=ax)
@@ -606,8 +926,10 @@ def plot_chains(results, path=None, ncols: int | None = None):
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
 
+# %% ../nbs/04a_sequence.ipynb #f9aed0d8
 def plot_lines(results, path=None, ncols: int | None = None):
-    "Per chain, each domain's accuracy after every later domain, against the training steps of the whole sequence."
+    """Per chain, each domain's accuracy after every later domain, against the training steps of the
+    whole sequence."""
     fig, axs = _grid(len(results), ncols, 3.6, 3.2)
     for ax, r in zip(axs, results):
         for j, name in enumerate(r.domains):
@@ -623,12 +945,18 @@ def plot_lines(results, path=None, ncols: int | None = None):
 # %% ../nbs/04a_sequence.ipynb #cb8cd27b
 QUICK_SEQUENCE = ('identity', 'rot90', 'invert')
 
-def check_sequence(shifts=None, chains=CHAINS, method='gumbel', full: bool = False, share=None, sparsities=(0.5,)) -> list[str]:
-    "The domains (`identity` first, then `shifts`; a default list when none are given), or a clear error: an unknown or repeated shift, chain or method (one or a list), a sparsity out of range, a capacity that runs out."
-    names = list(SEQUENCE if full else QUICK_SEQUENCE) if not shifts else ['identity'] + [s for s in shifts]
+def check_sequence(shifts=None, chains=CHAINS, method='gumbel', full: bool = False, share=None,
+                   sparsities=(0.5,)) -> list[str]:
+    """The domains (`identity` first, then `shifts`; a default list when none are given), or a clear
+    error: an unknown or repeated shift, chain or method (one or a list), a sparsity out of
+    range, a capacity that runs out."""
+    names = (list(SEQUENCE if full else QUICK_SEQUENCE) if not shifts
+             else ['identity'] + [s for s in shifts])
     for s in names: check_shift(s)
     dup = [n for i, n in enumerate(names) if n in names[:i]]
-    if dup: raise ValueError(f"each domain comes once (the source is 'identity'); repeated: {', '.join(map(repr, dict.fromkeys(dup)))}")
+    if dup:
+        raise ValueError("each domain comes once (the source is 'identity'); repeated: "
+                         f"{', '.join(map(repr, dict.fromkeys(dup)))}")
     chains = list(chains)
     if not chains: raise ValueError(f"no chain to run; known chains: {', '.join(CHAINS)}")
     for m in ([method] if isinstance(method, str) or method is None else list(method)):
@@ -637,90 +965,157 @@ def check_sequence(shifts=None, chains=CHAINS, method='gumbel', full: bool = Fal
     if 'isolate' in chains: plan_shares(len(names), share, True, names)
     return names
 
+# %% ../nbs/04a_sequence.ipynb #6252b305
 def _mean_std(xs) -> str:
     m = sum(xs) / len(xs)
-    return f'{m:.4f}' if len(xs) == 1 else f'{m:.4f} ± {(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5:.4f}'
+    if len(xs) == 1: return f'{m:.4f}'
+    return f'{m:.4f} ± {(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) ** .5:.4f}'
 
 def sequence_table(results) -> str:
-    "The chains' summary as text: one row per chain, method and sparsity; mean ± std over the seeds where more than one."
+    """The chains' summary as text: one row per chain, method and sparsity; mean ± std over the
+    seeds where more than one."""
     rows = chain_summary(results); groups = {}
     for r in rows: groups.setdefault((r['chain'], r['method'], r['sparsity']), []).append(r)
-    cols = ['chain', 'method', 'sparsity', 'seeds', 'average', 'bwt', 'relative', 'bits_per_domain', 'unchanged', 'steps']
-    table = [dict(chain=c, method=m, sparsity='' if s is None else s, seeds=len(g), average=_mean_std([r['average'] for r in g]),
-                  bwt=_mean_std([r['bwt'] for r in g]), relative='' if g[0]['relative'] is None else _mean_std([r['relative'] for r in g]),
-                  bits_per_domain=g[0]['bits_per_domain'], unchanged=all(r['unchanged'] for r in g), steps=g[0]['steps'])
+    cols = ['chain', 'method', 'sparsity', 'seeds', 'average', 'bwt', 'relative', 'bits_per_domain',
+            'unchanged', 'steps']
+    table = [dict(chain=c, method=m, sparsity='' if s is None else s, seeds=len(g),
+                  average=_mean_std([r['average'] for r in g]),
+                  bwt=_mean_std([r['bwt'] for r in g]),
+                  relative='' if g[0]['relative'] is None
+                  else _mean_std([r['relative'] for r in g]),
+                  bits_per_domain=g[0]['bits_per_domain'], unchanged=all(r['unchanged'] for r in g),
+                  steps=g[0]['steps'])
              for (c, m, s), g in groups.items()]
     w = {c: max(len(c), *(len(f'{r[c]}') for r in table)) for c in cols}
-    return '\n'.join(['  '.join(c.rjust(w[c]) for c in cols)] + ['  '.join(f'{r[c]}'.rjust(w[c]) for c in cols) for r in table])
+    return '\n'.join(['  '.join(c.rjust(w[c]) for c in cols)]
+                     + ['  '.join(f'{r[c]}'.rjust(w[c]) for c in cols) for r in table])
 
 # %% ../nbs/04a_sequence.ipynb #c7a1000d
 def sequence_flags(shifts, methods, sparsities, protocols, defaults: dict) -> dict:
-    "What `dwm-reproduce`'s grid flags mean with `--sequence` (a list equal to the grid's default counts as not given): `--methods` the mask chains' methods, `--sparsities` the adapt chain's, `--protocols` which chains; `--shifts` is refused (the domains follow `--sequence`)."
+    """What `dwm-reproduce`'s grid flags mean with `--sequence` (a list equal to the grid's default
+    counts as not given): `--methods` the mask chains' methods, `--sparsities` the adapt chain's,
+    `--protocols` which chains; `--shifts` is refused (the domains follow `--sequence`)."""
     given = lambda k, v: v is not None and list(v) != list(defaults.get(k) or [])
     if given('shifts', shifts):
-        raise ValueError(f"--shifts {' '.join(shifts)} has no meaning with --sequence: the domains are the shifts after --sequence, in "
-                         f"order (e.g. --sequence {' '.join(shifts)}); leave --shifts out")
+        raise ValueError(f"--shifts {' '.join(shifts)} has no meaning with --sequence: the domains "
+                         "are the shifts after --sequence, in order (e.g. --sequence "
+                         f"{' '.join(shifts)}); leave --shifts out")
     methods = list(dict.fromkeys(methods)) if given('methods', methods) else ['gumbel']
     bad = [m for m in methods if m not in CHAIN_METHODS]
-    if bad: raise ValueError(f"--methods {bad[0]}: with --sequence the methods are the mask chains', one of {', '.join(CHAIN_METHODS)}")
+    if bad: raise ValueError(f"--methods {bad[0]}: with --sequence the methods are the mask "
+                             f"chains', one of {', '.join(CHAIN_METHODS)}")
     chains = list(dict.fromkeys(protocols)) if given('protocols', protocols) else list(CHAINS)
     bad = [c for c in chains if c not in CHAINS]
-    if bad: raise ValueError(f"--protocols {bad[0]}: with --sequence the protocols name the chains to run, from {', '.join(CHAINS)}")
+    if bad: raise ValueError(f"--protocols {bad[0]}: with --sequence the protocols name the chains "
+                             f"to run, from {', '.join(CHAINS)}")
     own_sp = given('sparsities', sparsities)
     sparsities = list(dict.fromkeys(s + 0.0 for s in sparsities)) if own_sp else [0.5]
     if own_sp and 'adapt' not in chains:
-        raise ValueError("--sparsities sets the adapt chain's masks, and --protocols leaves the adapt chain out: drop one of them")
+        raise ValueError("--sparsities sets the adapt chain's masks, and --protocols leaves the "
+                         "adapt chain out: drop one of them")
     for sp in sparsities: check_chain('adapt', methods[0], sp)
     return dict(methods=methods, sparsities=sparsities, chains=chains)
 
 # %% ../nbs/04a_sequence.ipynb #c7a1000c
 def _plan(chains, methods, sparsities) -> list[tuple]:
-    "(chains, method, sparsity) per `run_chains` call: baselines once, isolate once per method, adapt per method and sparsity."
+    """(chains, method, sparsity) per `run_chains` call: baselines once, isolate once per method,
+    adapt per method and sparsity."""
     calls, base = [], [c for c in chains if c in ('sequential', 'copies')]
     for i, m in enumerate(methods):
         for k, sp in enumerate(sparsities):
-            cs = ([c for c in chains if c == 'isolate'] if k == 0 else []) + [c for c in chains if c == 'adapt'] + (base if i == k == 0 else [])
+            cs = (([c for c in chains if c == 'isolate'] if k == 0 else [])
+                  + [c for c in chains if c == 'adapt'] + (base if i == k == 0 else []))
             if cs: calls.append((sorted(cs, key=list(CHAINS).index), m, sp))
     return calls
 
-def reproduce_sequence(out, shifts=None, full: bool = False, chains=CHAINS, method: str = 'gumbel', epochs: int = 2, ft_epochs: int = 1,
-                       mask_epochs: int = 1, train_size: int | None = None, seed: int = 0, device=None, root=None, max_steps=None,
-                       progress: bool = True, methods=None, sparsities=(0.5,), seeds=None, fresh: bool = False, source_data=None,
-                       data_name: str | None = None, state: dict | None = None, min_steps: int = MIN_STEPS) -> list[ChainResult]:
-    "What `dwm-reproduce --sequence` runs: per seed the source model (cached in `out`/cache as `source_<data>_s<seed>.pt`, trained on the whole training set as the lessons' is; the grid's, trained without its validation split, is another file; `fresh` retrains it), then `chains` over the domains for every method and (adapt) sparsity. Each finished chain is merged into `out`/sequence.csv and .json at once under the folder's lock; chains already there are reused (not with `fresh`). `state` tells a Ctrl-C handler what was saved."
-    methods, seeds = list(methods or [method]), list(seeds if seeds is not None else [seed])
-    names = check_sequence(shifts, chains, methods, full, sparsities=sparsities)
-    subset = 'full' if full else 'mini'; data_name = data_name or subset
-    train_size = (20_000 if full else None) if train_size is None else (train_size or None)
-    out = Path(out); t0 = time.perf_counter(); path = out / 'sequence.csv'
-    state = {} if state is None else state
+# %% ../nbs/04a_sequence.ipynb #8529819e
+def _sequence_out(out, state: dict | None) -> tuple[Path, Path, dict]:
+    "`out` as a made folder, its records file and `state`; a foreign records file is refused first."
+    out, state = Path(out), {} if state is None else state
+    path = out / 'sequence.csv'
     for f in (path, path.with_suffix('.json')):
-        if f.exists(): load_chains(f)                          # a foreign or older file is refused before any work
+        if f.exists(): load_chains(f)   # a foreign or older file is refused before any work
     out.mkdir(parents=True, exist_ok=True)
     for folder in (out, out / 'cache'): sweep_temp(folder)      # temporaries of killed runs
     state.update(out=out, saved=0, sources=[], records='sequence.csv')
-    src_train, src_test = source_data or (fashion_mnist('train', subset, root), fashion_mnist('test', subset, root))
-    domains = fashion_sequence(names, subset, train_size=train_size, seed=0, data=(src_train, src_test))
-    setting = f'{data_name} e{epochs} ft{ft_epochs} m{mask_epochs} n{train_size or 0} steps{max_steps}' + (f' min{min_steps}' if min_steps != MIN_STEPS else '')
+    return out, path, state
+
+# %% ../nbs/04a_sequence.ipynb #81a85118
+def _sequence_domains(names: list, full: bool, train_size, root, source_data, data_name) -> tuple:
+    "The source data (`source_data` or Fashion-MNIST's), the domains, training size and data name."
+    subset = 'full' if full else 'mini'; data_name = data_name or subset
+    train_size = (20_000 if full else None) if train_size is None else (train_size or None)
+    src_train, src_test = source_data or (fashion_mnist('train', subset, root),
+                                          fashion_mnist('test', subset, root))
+    domains = fashion_sequence(names, subset, train_size=train_size, seed=0,
+                               data=(src_train, src_test))
+    return (src_train, src_test), domains, train_size, data_name
+
+# %% ../nbs/04a_sequence.ipynb #3ccc6a0a
+def _chain_kw(data_name: str, epochs, ft_epochs, mask_epochs, train_size, device, max_steps,
+              min_steps) -> dict:
+    "What every chain of `reproduce_sequence` runs with; `setting` names its data and lengths."
+    setting = (f'{data_name} e{epochs} ft{ft_epochs} m{mask_epochs} n{train_size or 0} '
+               f'steps{max_steps}' + (f' min{min_steps}' if min_steps != MIN_STEPS else ''))
+    return dict(epochs=ft_epochs, mask_epochs=mask_epochs, device=device, max_steps=max_steps,
+                min_steps=min_steps, setting=setting)
+
+# %% ../nbs/04a_sequence.ipynb #c9a2ec77
+def _sequence_seeds(seeds, data, domains, plan, out, path, data_name, epochs, fresh, progress,
+                    state, kw):
+    "Per seed, its source model (trained, or read from `out`/cache) and the chains of `plan`."
     from dwm_tutorial.train import train_source
     results, accs = [], {}
     for sd in seeds:
         cache = out / 'cache' / f'source_{data_name}_s{sd}.pt'
-        model, meta = train_source(src_train, src_test, cache=cache, epochs=epochs, seed=sd, device=device, progress=progress,
-                                   max_steps=max_steps, min_steps=min_steps, fresh=fresh)
+        model, meta = train_source(*data, cache=cache, epochs=epochs, seed=sd, device=kw['device'],
+                                   progress=progress, max_steps=kw['max_steps'],
+                                   min_steps=kw['min_steps'], fresh=fresh)
         state['sources'].append(cache.name); accs[sd] = meta.get('source_acc', float('nan'))
-        src_steps = run_steps(len(src_train), epochs, 128, max_steps, min_steps)
-        for cs, m, sp in _plan(chains, methods, sparsities):
-            results += run_chains(model, domains, cs, m, progress=progress, results_path=path, reuse=not fresh,
-                                  on_save=lambda r: state.update(saved=state['saved'] + 1), epochs=ft_epochs, mask_epochs=mask_epochs,
-                                  sparsity=sp, seed=sd, device=device, max_steps=max_steps, min_steps=min_steps, setting=setting,
-                                  source_steps=src_steps)
+        src_steps = run_steps(len(data[0]), epochs, 128, kw['max_steps'], kw['min_steps'])
+        for cs, m, sp in plan:
+            results += run_chains(model, domains, cs, m, progress=progress, results_path=path,
+                                  reuse=not fresh,
+                                  on_save=lambda r: state.update(saved=state['saved'] + 1),
+                                  sparsity=sp, seed=sd, source_steps=src_steps, **kw)
+    return results, accs
+
+# %% ../nbs/04a_sequence.ipynb #1edb6ba1
+def _sequence_report(results, names, seeds, accs, data_name, min_steps, out, t0):
+    "Draws the first seed's chains to `out`, prints the summary table and a line on what was run."
     import matplotlib.pyplot as plt
     first = [r for r in results if r.seed == seeds[0]]
-    plot_chains(first, out / 'sequence.png', ncols=4); plot_lines(first, out / 'sequence_lines.png', ncols=4); plt.close('all')
+    plot_chains(first, out / 'sequence.png', ncols=4)
+    plot_lines(first, out / 'sequence_lines.png', ncols=4); plt.close('all')
     print(sequence_table(results))
-    print(f"\ndomains: {', '.join(names)}; source model accuracy ({data_name}): {', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items())}; "
-          f"BWT is exactly 0 where `unchanged` is True; steps: optimizer steps of the whole chain, every stage at least "
-          f"{min_steps} (an epoch of a small set is cycled up to it); wrote sequence.csv, sequence.json, sequence.png, sequence_lines.png "
-          f"in {time.perf_counter() - t0:.0f}s")
+    print(f"\ndomains: {', '.join(names)}; source model accuracy ({data_name}): "
+          f"{', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items())}; BWT is exactly 0 where "
+          "`unchanged` is True; steps: optimizer steps of the whole chain, every stage at least "
+          f"{min_steps} (an epoch of a small set is cycled up to it); wrote sequence.csv, "
+          f"sequence.json, sequence.png, sequence_lines.png in {time.perf_counter() - t0:.0f}s")
+
+# %% ../nbs/04a_sequence.ipynb #39feefa5
+def reproduce_sequence(out, shifts=None, full: bool = False, chains=CHAINS, method: str = 'gumbel',
+                       epochs: int = 2, ft_epochs: int = 1, mask_epochs: int = 1,
+                       train_size: int | None = None, seed: int = 0, device=None, root=None,
+                       max_steps=None, progress: bool = True, methods=None, sparsities=(0.5,),
+                       seeds=None, fresh: bool = False, source_data=None,
+                       data_name: str | None = None, state: dict | None = None,
+                       min_steps: int = MIN_STEPS) -> list[ChainResult]:
+    """What `dwm-reproduce --sequence` runs: per seed the source model (cached in `out`/cache as
+    `source_<data>_s<seed>.pt`, trained on the whole training set as the lessons' is; the grid's,
+    trained without its validation split, is another file; `fresh` retrains it), then `chains`
+    over the domains for every method and (adapt) sparsity. Each finished chain is merged into
+    `out`/sequence.csv and .json at once under the folder's lock; chains already there are reused
+    (not with `fresh`). `state` tells a Ctrl-C handler what was saved."""
+    methods, seeds = list(methods or [method]), list(seeds if seeds is not None else [seed])
+    names = check_sequence(shifts, chains, methods, full, sparsities=sparsities)
+    t0 = time.perf_counter(); out, path, state = _sequence_out(out, state)
+    data, domains, train_size, data_name = _sequence_domains(names, full, train_size, root,
+                                                             source_data, data_name)
+    kw = _chain_kw(data_name, epochs, ft_epochs, mask_epochs, train_size, device, max_steps,
+                   min_steps)
+    results, accs = _sequence_seeds(seeds, data, domains, _plan(chains, methods, sparsities), out,
+                                    path, data_name, epochs, fresh, progress, state, kw)
+    _sequence_report(results, names, seeds, accs, data_name, min_steps, out, t0)
     return results

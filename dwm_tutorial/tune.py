@@ -10,7 +10,8 @@ import torch
 from .data import VAL_FRACTION, atomic_write, split_validation
 from .masks import LEARNED, mask_lr
 from .train import MIN_STEPS, check_seed, run_steps
-from .transfer import ADAPT_LR_FACTOR, LR_DEFAULTS, REG_DEFAULTS, check_data, check_sparsity, transfer_runs
+from .transfer import ADAPT_LR_FACTOR, LR_DEFAULTS, REG_DEFAULTS, check_data
+from .transfer import check_sparsity, transfer_runs
 
 # %% auto #0
 __all__ = ['POINTS', 'DECADES', 'TARGET', 'BALANCED', 'REFERENCES', 'ENTRIES', 'CLIFF', 'knob_values', 'score_se', 'steady',
@@ -22,40 +23,56 @@ TARGET, BALANCED = 'target validation accuracy', 'mean of source and target vali
 REFERENCES = dict(ste='Piggyback (Mallya et al., 2018): Adam, lr 1e-4 on real-valued scores',
                   gumbel='Csordás et al. (2021): Adam, lr 1e-2 on the logits',
                   topk='edge-popup (Ramanujan et al., 2020): SGD, lr 0.1 with cosine decay')
-ENTRIES = {f'{p}/{m}': dict(protocol=p, method=m, knob='mask_lr', centre=ADAPT_LR_FACTOR[m] if p == 'adapt' else 1.0, criterion=TARGET if p == 'adapt' else BALANCED,
-                            reference=REFERENCES[m]) for p in ('adapt', 'isolate') for m in LEARNED} | {
-    'isolate/magnitude_retrain': dict(protocol='isolate', method='magnitude_retrain', knob='mask_lr', centre=1e-3, criterion=BALANCED,
-                                      reference='PackNet (Mallya & Lazebnik, 2018): retrains the kept weights with SGD, lr 1e-3'),
-    'finetune': dict(protocol='finetune', method=None, knob='lr', centre=LR_DEFAULTS['finetune'], criterion=TARGET,
-                     reference='Adam (Kingma & Ba, 2015): lr 1e-3'),
-    'head': dict(protocol='head', method=None, knob='lr', centre=LR_DEFAULTS['head'], criterion=TARGET,
-                 reference="the control adapt's guard compares with: Adam on the head and biases, lr 1e-3, finetuning's untuned rate"),
-    'l2sp': dict(protocol='l2sp', method=None, knob='strength', centre=REG_DEFAULTS['l2sp'], criterion=BALANCED,
-                 reference='L2-SP (Li et al., 2018): alpha 0.01 to 0.1'),
-    'ewc': dict(protocol='ewc', method=None, knob='strength', centre=REG_DEFAULTS['ewc'], criterion=BALANCED,
-                reference='EWC (Kirkpatrick et al., 2017): lambda chosen per task, 1e2 to 1e4 common on MNIST variants (raw Fisher; here it is scaled to mean 1)'),
+
+# %% ../nbs/04c_tune.ipynb #e02195e2
+ENTRIES = {f'{p}/{m}': dict(protocol=p, method=m, knob='mask_lr',
+                            centre=ADAPT_LR_FACTOR[m] if p == 'adapt' else 1.0,
+                            criterion=TARGET if p == 'adapt' else BALANCED, reference=REFERENCES[m])
+           for p in ('adapt', 'isolate') for m in LEARNED} | {
+    'isolate/magnitude_retrain': dict(
+        protocol='isolate', method='magnitude_retrain', knob='mask_lr', centre=1e-3,
+        criterion=BALANCED,
+        reference='PackNet (Mallya & Lazebnik, 2018): retrains the kept weights with SGD, lr 1e-3'),
+    'finetune': dict(protocol='finetune', method=None, knob='lr', centre=LR_DEFAULTS['finetune'],
+                     criterion=TARGET, reference='Adam (Kingma & Ba, 2015): lr 1e-3'),
+    'head': dict(protocol='head', method=None, knob='lr', centre=LR_DEFAULTS['head'],
+                 criterion=TARGET, reference="the control adapt's guard compares with: Adam on the "
+                                             "head and biases, lr 1e-3, finetuning's untuned rate"),
+    'l2sp': dict(protocol='l2sp', method=None, knob='strength', centre=REG_DEFAULTS['l2sp'],
+                 criterion=BALANCED, reference='L2-SP (Li et al., 2018): alpha 0.01 to 0.1'),
+    'ewc': dict(protocol='ewc', method=None, knob='strength', centre=REG_DEFAULTS['ewc'],
+                criterion=BALANCED,
+                reference='EWC (Kirkpatrick et al., 2017): lambda chosen per task, 1e2 to 1e4 '
+                          'common on MNIST variants (raw Fisher; here it is scaled to mean 1)'),
 }
 
+# %% ../nbs/04c_tune.ipynb #e7184698
 def knob_values(centre: float, points: int = POINTS, decades: float = DECADES) -> list[float]:
     "`points` values spaced evenly on a log scale over `decades` decades centred on `centre`."
     if points == 1: return [centre]
     return [centre * 10 ** (decades * (i / (points - 1) - 0.5)) for i in range(points)]
 
 # %% ../nbs/04c_tune.ipynb #eba0f10e
-def _point(entry: dict, value: float, source_model, src_fit, src_val, tgt_fit, tgt_val, sparsity, seed, kw) -> dict:
+def _point(entry: dict, value: float, source_model, src_fit, src_val, tgt_fit, tgt_val, sparsity,
+           seed, kw) -> dict:
     "One run at `value` of `entry`'s knob, scored on the validation splits."
     p, m, knob = entry['protocol'], entry['method'], entry['knob']
     arg = value
-    if knob == 'mask_lr' and m in LEARNED:       # a factor on the schedule-derived rate of this run's length
-        n = run_steps(len(tgt_fit if p == 'adapt' else src_fit), kw.get('mask_epochs' if p != 'adapt' else 'epochs', 1), 128,
+    # a factor on the schedule-derived rate of this run's length
+    if knob == 'mask_lr' and m in LEARNED:
+        n = run_steps(len(tgt_fit if p == 'adapt' else src_fit),
+                      kw.get('mask_epochs' if p != 'adapt' else 'epochs', 1), 128,
                       kw.get('max_steps'), kw.get('min_steps', MIN_STEPS))
         arg = value * mask_lr(m, n)
     t0 = time.perf_counter()
-    (r, *_), _ = transfer_runs(source_model, src_fit, src_val, tgt_fit, tgt_val, (p,), m, None if m is None else sparsity,
-                               seed=seed, progress=False, guard=False, option=f'{knob}={arg:.4g}', **{knob: arg}, **kw)
-    score = r.target_after if entry['criterion'] == TARGET else (r.source_after + r.target_after) / 2
-    return dict(value=value, used=arg, source_val=r.source_after, target_val=r.target_after, score=round(score, 6),
-                sparsity=r.sparsity, seconds=round(time.perf_counter() - t0, 2))
+    (r, *_), _ = transfer_runs(source_model, src_fit, src_val, tgt_fit, tgt_val, (p,), m,
+                               None if m is None else sparsity, seed=seed, progress=False,
+                               guard=False, option=f'{knob}={arg:.4g}', **{knob: arg}, **kw)
+    score = (r.target_after if entry['criterion'] == TARGET
+             else (r.source_after + r.target_after) / 2)
+    return dict(value=value, used=arg, source_val=r.source_after, target_val=r.target_after,
+                score=round(score, 6), sparsity=r.sparsity,
+                seconds=round(time.perf_counter() - t0, 2))
 
 # %% ../nbs/04c_tune.ipynb #e91bfb53
 def score_se(point: dict, criterion: str, n_source_val: int, n_target_val: int) -> float:
@@ -64,80 +81,130 @@ def score_se(point: dict, criterion: str, n_source_val: int, n_target_val: int) 
     if criterion == TARGET: return math.sqrt(t)
     return 0.5 * math.sqrt(point['source_val'] * (1 - point['source_val']) / n_source_val + t)
 
-CLIFF = 0.9     # a step size whose next larger one keeps less than this share of its score sits beside a collapse
+# %% ../nbs/04c_tune.ipynb #28d46b7c
+CLIFF = 0.9   # a step size whose next larger one keeps less than this share of its score sits
+              # beside a collapse
 
 def steady(curve: list[dict], knob: str = 'lr') -> list[dict]:
-    "The points of `curve` whose next larger value (if swept) keeps at least `CLIFF` of their score, for a step size (`lr`, `mask_lr`: a larger step can diverge); all of them if none does, or for another knob."
-    pts = sorted({f"{p['value']:.10g}": p for p in curve[::-1]}.values(), key=lambda p: p['value'])   # a value run twice: once
+    """The points of `curve` whose next larger value (if swept) keeps at least `CLIFF` of their
+    score, for a step size (`lr`, `mask_lr`: a larger step can diverge); all of them if none does,
+    or for another knob."""
+    # a value run twice: once
+    pts = sorted({f"{p['value']:.10g}": p for p in curve[::-1]}.values(), key=lambda p: p['value'])
     if knob not in ('lr', 'mask_lr'): return pts
-    return [p for p, up in zip(pts, pts[1:] + [None]) if up is None or up['score'] >= CLIFF * p['score']] or pts
+    return [p for p, up in zip(pts, pts[1:] + [None])
+            if up is None or up['score'] >= CLIFF * p['score']] or pts
 
-def choose(curve: list[dict], centre: float, criterion: str = TARGET, n_source_val: int | None = None,
-           n_target_val: int | None = None, knob: str = 'lr') -> dict:
-    "Among the `steady` points, the one nearest `centre` (log scale) within one standard error of their best score (the one-SE rule: a default moves only for a difference the validation set can see); without the validation sizes, their best."
+# %% ../nbs/04c_tune.ipynb #cab5fe70
+def choose(curve: list[dict], centre: float, criterion: str = TARGET,
+           n_source_val: int | None = None, n_target_val: int | None = None,
+           knob: str = 'lr') -> dict:
+    """Among the `steady` points, the one nearest `centre` (log scale) within one standard error of
+    their best score (the one-SE rule: a default moves only for a difference the validation set can
+    see); without the validation sizes, their best."""
     pool = steady(curve, knob)
     best = max(pool, key=lambda p: (p['score'], -abs(math.log10(p['value'] / centre))))
     if not (n_source_val and n_target_val): return best
-    near = [p for p in pool if p['score'] >= best['score'] - score_se(best, criterion, n_source_val, n_target_val)]
+    near = [p for p in pool
+            if p['score'] >= best['score'] - score_se(best, criterion, n_source_val, n_target_val)]
     return min(near, key=lambda p: (abs(math.log10(p['value'] / centre)), -p['score']))
 
+# %% ../nbs/04c_tune.ipynb #65617ee6
 def rechoose(result: dict, n_source_val: int, n_target_val: int) -> dict:
-    "`result` (a sweep's) with every entry's `best` value, the standard error of its score and the `chosen` value by the one-SE rule."
+    """`result` (a sweep's) with every entry's `best` value, the standard error of its score and the
+    `chosen` value by the one-SE rule."""
     out = json.loads(json.dumps(result))
     out['config'].update(n_source_val=n_source_val, n_target_val=n_target_val)
     for e in out['entries'].values():
         best = choose(e['curve'], e['centre'], knob=e['knob'])
-        e.update(best=best['value'], se=round(score_se(best, e['criterion'], n_source_val, n_target_val), 4),
-                 chosen=choose(e['curve'], e['centre'], e['criterion'], n_source_val, n_target_val, e['knob'])['value'])
+        e.update(best=best['value'],
+                 se=round(score_se(best, e['criterion'], n_source_val, n_target_val), 4),
+                 chosen=choose(e['curve'], e['centre'], e['criterion'], n_source_val, n_target_val,
+                               e['knob'])['value'])
     return out
 
-
 # %% ../nbs/04c_tune.ipynb #e50c3d1b
-def _config(entries, points, decades, val_fraction, sparsity, seed, n_src, n_tgt, kw, source_id='') -> dict:
-    return dict(points=points, decades=decades, val_fraction=val_fraction, sparsity=sparsity, seed=seed, source=source_id,
-                n_source_train=n_src, n_target_train=n_tgt, **{k: v for k, v in sorted(kw.items()) if isinstance(v, (int, float, str, type(None)))})
+def _config(entries, points, decades, val_fraction, sparsity, seed, n_src, n_tgt, kw,
+            source_id='') -> dict:
+    return dict(points=points, decades=decades, val_fraction=val_fraction, sparsity=sparsity,
+                seed=seed, source=source_id, n_source_train=n_src, n_target_train=n_tgt,
+                **{k: v for k, v in sorted(kw.items())
+                   if isinstance(v, (int, float, str, type(None)))})
 
 def _key(v: float) -> float: return float(f'{v:.10g}')       # 10**-0.5 and 0.1 * 10**0.5: one value
 
-def sweep(source_model, source_train, target_train, entries=None, points: int = POINTS, decades: float = DECADES,
-          val_fraction: float = VAL_FRACTION, sparsity: float = 0.8, seed: int = 0, path=None, progress: bool = True,
-          shift: str = 'custom', source_id: str = '', **kw) -> dict:
-    "Tune every entry of `ENTRIES` (or the names in `entries`) on validation with one budget; returns, and writes to `path` as JSON, every curve and the chosen values. `source_id` names the source model (e.g. its cache key): a file made with another is not reused."
-    from tqdm.auto import tqdm
+# %% ../nbs/04c_tune.ipynb #4d0a91a8
+def _check_sweep(entries, points, decades, sparsity, seed, source_train, target_train) -> tuple:
+    "The entries to sweep (all of `ENTRIES` for None), the sparsity and the seed, or a clear error."
     names = list(ENTRIES) if entries is None else list(entries)
     unknown = [n for n in names if n not in ENTRIES]
-    if unknown: raise ValueError(f"unknown sweep entries {', '.join(map(repr, unknown))}; known: {', '.join(ENTRIES)}")
-    if isinstance(points, bool) or not isinstance(points, int) or points < 1: raise ValueError(f"points must be a whole number >= 1, got {points!r}")
-    if not (isinstance(decades, (int, float)) and decades > 0): raise ValueError(f"decades must be a positive number, got {decades!r}")
+    if unknown: raise ValueError(f"unknown sweep entries {', '.join(map(repr, unknown))}; "
+                                 f"known: {', '.join(ENTRIES)}")
+    if isinstance(points, bool) or not isinstance(points, int) or points < 1:
+        raise ValueError(f"points must be a whole number >= 1, got {points!r}")
+    if not (isinstance(decades, (int, float)) and decades > 0):
+        raise ValueError(f"decades must be a positive number, got {decades!r}")
     sparsity, seed = check_sparsity(sparsity), check_seed(seed)
     check_data(source_train=source_train, target_train=target_train)
-    (src_fit, src_val), (tgt_fit, tgt_val) = split_validation(source_train, val_fraction), split_validation(target_train, val_fraction)
-    cfg = dict(_config(names, points, decades, val_fraction, sparsity, seed, len(src_fit), len(tgt_fit), kw, source_id),
-               n_source_val=len(src_val), n_target_val=len(tgt_val))
-    out = dict(config=cfg, shift=shift, machine=dict(threads=torch.get_num_threads(), torch=torch.__version__), entries={})
+    return names, sparsity, seed
+
+# %% ../nbs/04c_tune.ipynb #53fe14e6
+def _start(path, cfg: dict, shift: str, names) -> tuple[dict, dict]:
+    "A new result, and the entries in `path` if it holds a sweep of the same config and shift."
     old = {}
     if path is not None and Path(path).is_file():
         try: prev = json.loads(Path(path).read_text())
         except json.JSONDecodeError: prev = {}
         if prev.get('config') == cfg and prev.get('shift') == shift: old = prev.get('entries', {})
-    out['entries'] = {n: e for n, e in old.items() if n in ENTRIES and n not in names}    # other entries of the same sweep stay
+    machine = dict(threads=torch.get_num_threads(), torch=torch.__version__)
+    return dict(config=cfg, shift=shift, machine=machine,   # other entries of the same sweep stay
+                entries={n: e for n, e in old.items() if n in ENTRIES and n not in names}), old
+
+# %% ../nbs/04c_tune.ipynb #15810449
+def _sweep_entry(out: dict, name: str, old: dict, values, run, sizes, path, bar) -> dict:
+    "`out` with entry `name` run at `values` by `run(entry, value)`, chosen and written after each."
+    e = ENTRIES[name]
+    # a value run before is not run again
+    curve = {_key(p['value']): p for p in old.get(name, {}).get('curve', [])}
+    for v in values:
+        if _key(v) not in curve: curve[_key(v)] = run(e, v)
+        bar.update()
+        pts = [curve[x] for x in sorted(curve)]
+        out['entries'][name] = dict(e, curve=pts)
+        out = rechoose(out, *sizes)
+        if path is not None: atomic_write(path, json.dumps(out, indent=1))
+    return out
+
+# %% ../nbs/04c_tune.ipynb #3edf1ca6
+def sweep(source_model, source_train, target_train, entries=None, points: int = POINTS,
+          decades: float = DECADES, val_fraction: float = VAL_FRACTION, sparsity: float = 0.8,
+          seed: int = 0, path=None, progress: bool = True, shift: str = 'custom',
+          source_id: str = '', **kw) -> dict:
+    """Tune every entry of `ENTRIES` (or the names in `entries`) on validation with one budget;
+    returns, and writes to `path` as JSON, every curve and the chosen values. `source_id` names the
+    source model (e.g. its cache key): a file made with another is not reused."""
+    from tqdm.auto import tqdm
+    names, sparsity, seed = _check_sweep(entries, points, decades, sparsity, seed, source_train,
+                                         target_train)
+    (src_fit, src_val), (tgt_fit, tgt_val) = (split_validation(source_train, val_fraction),
+                                              split_validation(target_train, val_fraction))
+    cfg = dict(_config(names, points, decades, val_fraction, sparsity, seed, len(src_fit),
+                       len(tgt_fit), kw, source_id),
+               n_source_val=len(src_val), n_target_val=len(tgt_val))
+    out, old = _start(path, cfg, shift, names)
+    run = lambda e, v: _point(e, v, source_model, src_fit, src_val, tgt_fit, tgt_val, sparsity,
+                              seed, kw)
     bar = tqdm(total=len(names) * points, desc='sweep', disable=not progress)
     for name in names:
-        e = ENTRIES[name]
-        curve = {_key(p['value']): p for p in old.get(name, {}).get('curve', [])}     # a value run before is not run again
-        for v in knob_values(e['centre'], points, decades):
-            if _key(v) not in curve:
-                curve[_key(v)] = _point(e, v, source_model, src_fit, src_val, tgt_fit, tgt_val, sparsity, seed, kw)
-            bar.update()
-            pts = [curve[x] for x in sorted(curve)]
-            out['entries'][name] = dict(e, curve=pts)
-            out = rechoose(out, len(src_val), len(tgt_val))
-            if path is not None: atomic_write(path, json.dumps(out, indent=1))
+        values = knob_values(ENTRIES[name]['centre'], points, decades)
+        out = _sweep_entry(out, name, old, values, run, (len(src_val), len(tgt_val)), path, bar)
     bar.close()
     return out
 
 # %% ../nbs/04c_tune.ipynb #969a7910
-def _read(result) -> dict: return result if isinstance(result, dict) else json.loads(Path(result).read_text())   # a result or its file
+def _read(result) -> dict:
+    "A sweep's result, or the one in its JSON file."
+    return result if isinstance(result, dict) else json.loads(Path(result).read_text())
 
 def chosen_defaults(result: dict) -> dict:
     "`{entry: (knob, chosen value, centre)}` of a sweep's result (or its JSON file's path)."
@@ -145,44 +212,60 @@ def chosen_defaults(result: dict) -> dict:
     return {n: (e['knob'], e['chosen'], e['centre']) for n, e in result['entries'].items()}
 
 # %% ../nbs/04c_tune.ipynb #cb1c2d3e
-def _se(p: dict, e: dict, cfg: dict) -> float: return score_se(p, e['criterion'], cfg['n_source_val'], cfg['n_target_val'])
+def _se(p: dict, e: dict, cfg: dict) -> float:
+    return score_se(p, e['criterion'], cfg['n_source_val'], cfg['n_target_val'])
 
+# %% ../nbs/04c_tune.ipynb #b1a7e8fe
+def _one_se(curve: list[dict], centre: float, knob: str) -> tuple[dict, float]:
+    "The best `steady` point of a combined curve and the value the one-SE rule picks near `centre`."
+    pool = steady(curve, knob)
+    best = max(pool, key=lambda p: p['score'])
+    near = [p for p in pool if p['score'] >= best['score'] - best['se']]
+    return best, min(near, key=lambda p: (abs(math.log10(p['value'] / centre)),
+                                          -p['score']))['value']
+
+# %% ../nbs/04c_tune.ipynb #9cae8291
 def combine(results, centres: dict | None = None) -> dict:
-    "Sweeps on several shifts (results or JSON paths) as one curve per entry: the mean score over the shifts at the values all of them ran, its standard error, and the one-SE `chosen` value nearest `centres[entry]` (default: the centre in `ENTRIES`, the current default)."
+    """Sweeps on several shifts (results or JSON paths) as one curve per entry: the mean score over
+    the shifts at the values all of them ran, its standard error, and the one-SE `chosen` value
+    nearest `centres[entry]` (default: the centre in `ENTRIES`, the current default)."""
     runs = {}                                               # (entry, shift) -> {value: (score, se)}
     for r in map(_read, results):
         for name, e in r['entries'].items():
-            runs.setdefault((name, r['shift']), {}).update({_key(p['value']): (p['score'], _se(p, e, r['config'])) for p in e['curve']})
+            runs.setdefault((name, r['shift']), {}).update(
+                {_key(p['value']): (p['score'], _se(p, e, r['config'])) for p in e['curve']})
     out = {}
     for name in dict.fromkeys(n for n, _ in runs):
         shifts = sorted(s for n, s in runs if n == name)
         values = sorted(set.intersection(*(set(runs[name, s]) for s in shifts)))
         curve = [dict(value=v, score=sum(runs[name, s][v][0] for s in shifts) / len(shifts),
-                      se=math.sqrt(sum(runs[name, s][v][1] ** 2 for s in shifts)) / len(shifts)) for v in values]
+                      se=math.sqrt(sum(runs[name, s][v][1] ** 2 for s in shifts)) / len(shifts))
+                 for v in values]
         centre = (centres or {}).get(name, ENTRIES[name]['centre'] if name in ENTRIES else 1.0)
-        pool = steady(curve, ENTRIES[name]['knob'] if name in ENTRIES else 'lr')
-        best = max(pool, key=lambda p: p['score'])
-        near = [p for p in pool if p['score'] >= best['score'] - best['se']]
-        chosen = min(near, key=lambda p: (abs(math.log10(p['value'] / centre)), -p['score']))['value']
-        out[name] = dict(shifts=shifts, curve=curve, best=best['value'], centre=centre, chosen=chosen)
+        best, chosen = _one_se(curve, centre, ENTRIES[name]['knob'] if name in ENTRIES else 'lr')
+        out[name] = dict(shifts=shifts, curve=curve, best=best['value'], centre=centre,
+                         chosen=chosen)
     return out
-
 
 # %% ../nbs/04c_tune.ipynb #d28d611b
 def plot_sweep(result, axs=None):
-    "One panel per entry of a sweep's result (or JSON path): validation score against the knob, the chosen value circled."
+    """One panel per entry of a sweep's result (or JSON path): validation score against the knob,
+    the chosen value circled."""
     import matplotlib.pyplot as plt
     es = _read(result)['entries']
     if axs is None:
         cols = min(5, len(es)); rows = math.ceil(len(es) / cols)
-        axs = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.3 * rows), squeeze=False, sharey=True)[1].ravel()
+        axs = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.3 * rows), squeeze=False,
+                           sharey=True)[1].ravel()
     for ax, (name, e) in zip(axs, es.items()):
         xs, ys = [p['value'] for p in e['curve']], [p['score'] for p in e['curve']]
         ax.plot(xs, ys, marker='.', color='C0'); ax.set_xscale('log'); ax.grid(alpha=.3)
         best = next(p for p in e['curve'] if p['value'] == e['chosen'])
-        ax.scatter([best['value']], [best['score']], s=90, facecolor='none', edgecolor='C3', zorder=5)
+        ax.scatter([best['value']], [best['score']], s=90, facecolor='none', edgecolor='C3',
+                   zorder=5)
         ax.axvline(e['centre'], color='grey', ls='--', lw=.8)
-        ax.set_title(name, fontsize=8); ax.set_xlabel(e['knob'] + (' (x default)' if e['knob'] == 'mask_lr' and e['method'] in LEARNED else ''), fontsize=7)
+        unit = ' (x default)' if e['knob'] == 'mask_lr' and e['method'] in LEARNED else ''
+        ax.set_title(name, fontsize=8); ax.set_xlabel(e['knob'] + unit, fontsize=7)
         ax.tick_params(labelsize=7)
     for ax in list(axs)[len(es):]: ax.set_visible(False)
     list(axs)[0].set_ylabel('validation score', fontsize=7)
