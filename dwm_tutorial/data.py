@@ -31,28 +31,32 @@ def _read_bytes(path) -> bytes:
     try:
         with (gzip.open if path.suffix == '.gz' else open)(path, 'rb') as f: return f.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise ValueError(f"{path} is not a readable .gz file ({e}): the download or copy was cut short or damaged; "
-                         "fetch Fashion-MNIST's files again") from None
+        raise ValueError(f"{path} is not a readable .gz file ({e}): the download or copy was cut "
+                         "short or damaged; fetch Fashion-MNIST's files again") from None
 
+# %% ../nbs/00_data.ipynb #f9fffdbc
 def read_idx(path) -> torch.Tensor:
     "Read an IDX file of unsigned bytes (plain or `.gz`) into a uint8 tensor."
     raw = _read_bytes(path)
     if len(raw) < 4 or raw[:3] != b'\x00\x00\x08':
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes (starts with {raw[:4].hex() or 'nothing'}); "
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes (starts with "
+                         f"{raw[:4].hex() or 'nothing'}); "
                          "expected one of Fashion-MNIST's original files.")
     ndim, off = raw[3], 4 + 4 * raw[3]
     shape = struct.unpack(f'>{ndim}I', raw[4:off])
     n = 1
     for s in shape: n *= s
     if len(raw) - off != n:
-        raise ValueError(f"{path} is truncated or damaged: its header promises {n} bytes of data, it holds {len(raw) - off}.")
+        raise ValueError(f"{path} is truncated or damaged: its header promises {n} bytes of data, "
+                         f"it holds {len(raw) - off}.")
     return torch.frombuffer(bytearray(raw[off:]), dtype=torch.uint8).reshape(shape)
 
 # %% ../nbs/00_data.ipynb #97b97814
 def _umask() -> int:
     mask = os.umask(0); os.umask(mask); return mask
 
-TMP_PREFIX = '.dwm-tmp.'     # only this package's temporaries start so: sweep_temp removes nothing else
+TMP_PREFIX = '.dwm-tmp.'     # only this package's temporaries start so:
+                             # sweep_temp removes nothing else
 _TMP = re.compile(r'^\.dwm-tmp\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(?P<name>.+)$')
 
 def _same(path, st) -> bool:
@@ -67,35 +71,55 @@ class DiskFull(OSError):
     def __str__(self): return self.strerror
 
 def _full(e: BaseException, folder) -> bool:
-    "Did `e` come from a full disk? An `ENOSPC`/`EDQUOT`/`EFBIG` in its chain, or (torch's writer hides the errno) no space left."
+    """Did `e` come from a full disk? An `ENOSPC`/`EDQUOT`/`EFBIG` in its chain, or (torch's writer
+    hides the errno) no space left."""
     while e is not None:
-        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG): return True
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return True
         e = e.__cause__ or e.__context__
     try: return os.statvfs(folder).f_bavail == 0
     except (OSError, AttributeError): return False
 
+# %% ../nbs/00_data.ipynb #804679fb
+def _fill(fd: int, write):
+    "Write `write` (bytes, text, or a function of the file) through descriptor `fd`, synced."
+    # every byte goes through this descriptor: a name swapped meanwhile gets none
+    with os.fdopen(fd, 'wb') as f:
+        if isinstance(write, str): write = write.encode()
+        if isinstance(write, (bytes, bytearray)): f.write(write)
+        else: write(f)
+        f.flush(); os.fsync(f.fileno())
+        # an ordinary file's mode, not mkstemp's 0600
+        if hasattr(os, 'fchmod'): os.fchmod(f.fileno(), 0o666 & ~_umask())
+
+# %% ../nbs/00_data.ipynb #0ff2b0e6
+def _clean_up(e: BaseException, path: Path, tmp: str, mine):
+    "`e` stopped the write of `path`: remove our temporary `tmp`; `DiskFull` if the disk is full."
+    # asked before our temporary file gives its space back
+    full = isinstance(e, Exception) and _full(e, path.parent)
+    if _same(tmp, mine): os.unlink(tmp)   # ours: remove it; anything put in its place is left alone
+    if full: raise DiskFull(errno.ENOSPC, f"the disk holding {path.parent} is full: {path.name} "
+                            "did not fit (the files written before it are intact). Free some space "
+                            "or write elsewhere, then run it again") from e
+
 # %% ../nbs/00_data.ipynb #b9a8fbda
 def atomic_write(path, write) -> Path:
-    "Write `path` whole or not at all: `write(f)` fills a new temporary file (binary, opened once, `O_EXCL`) beside it, then it is renamed to `path`. `write` may also be the bytes or text to write."
+    """Write `path` whole or not at all: `write(f)` fills a new temporary file (binary, opened once,
+    `O_EXCL`) beside it, then it is renamed to `path`. `write` may also be the bytes or text to
+    write."""
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'{TMP_PREFIX}{os.getpid()}.', suffix=f'.{path.name}')
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'{TMP_PREFIX}{os.getpid()}.',
+                               suffix=f'.{path.name}')
     mine = os.fstat(fd)
     try:
-        with os.fdopen(fd, 'wb') as f:        # every byte goes through this descriptor: a name swapped meanwhile gets none
-            if isinstance(write, str): write = write.encode()
-            if isinstance(write, (bytes, bytearray)): f.write(write)
-            else: write(f)
-            f.flush(); os.fsync(f.fileno())
-            if hasattr(os, 'fchmod'): os.fchmod(f.fileno(), 0o666 & ~_umask())   # an ordinary file's mode, not mkstemp's 0600
+        _fill(fd, write)
         if not _same(tmp, mine):
-            raise FileExistsError(f"the temporary file {Path(tmp).name} in {path.parent} was replaced by another file while "
-                                  f"it was written, so {path.name} was not written: is someone else writing into that folder?")
+            raise FileExistsError(f"the temporary file {Path(tmp).name} in {path.parent} was "
+                                  f"replaced by another file while it was written, so {path.name} "
+                                  "was not written: is someone else writing into that folder?")
         os.replace(tmp, path)
     except BaseException as e:
-        full = isinstance(e, Exception) and _full(e, path.parent)     # asked before our temporary file gives its space back
-        if _same(tmp, mine): os.unlink(tmp)      # ours: remove it; anything put in its place is left alone
-        if full: raise DiskFull(errno.ENOSPC, f"the disk holding {path.parent} is full: {path.name} did not fit (the files "
-                                f"written before it are intact). Free some space or write elsewhere, then run it again") from e
+        _clean_up(e, path, tmp, mine)
         raise
     return path
 
@@ -107,20 +131,25 @@ def _alive(pid: int) -> bool:
     return True
 
 def sweep_temp(folder) -> list[Path]:
-    "Remove the temporary files that killed runs left in `folder` (those of processes still running are kept); returns what was removed."
+    """Remove the temporary files that killed runs left in `folder` (those of processes still
+    running are kept); returns what was removed."""
     folder, gone = Path(folder), []
     if not folder.is_dir(): return gone
     for p in folder.iterdir():
         m = _TMP.match(p.name)
-        if m and (p.is_file() or p.is_symlink()) and int(m['pid']) != os.getpid() and not _alive(int(m['pid'])):
+        if (m and (p.is_file() or p.is_symlink()) and int(m['pid']) != os.getpid()
+                and not _alive(int(m['pid']))):
             p.unlink(missing_ok=True); gone.append(p)
     return gone
 
+# %% ../nbs/00_data.ipynb #8e18e219
 def write_idx(t: torch.Tensor, path):
-    "Write a uint8 tensor as an IDX file (gzipped with a fixed timestamp when `path` ends in `.gz`), atomically."
+    """Write a uint8 tensor as an IDX file (gzipped with a fixed timestamp when `path` ends in
+    `.gz`), atomically."""
     t = torch.as_tensor(t)
     if t.dtype != torch.uint8: raise TypeError(f"write_idx writes uint8 tensors, got {t.dtype}")
-    data = b'\x00\x00\x08' + bytes([t.ndim]) + struct.pack(f'>{t.ndim}I', *t.shape) + t.contiguous().numpy().tobytes()
+    data = (b'\x00\x00\x08' + bytes([t.ndim]) + struct.pack(f'>{t.ndim}I', *t.shape)
+            + t.contiguous().numpy().tobytes())
     if Path(path).suffix != '.gz': return atomic_write(path, data)
     def write(f):
         with gzip.GzipFile(fileobj=f, mode='wb', mtime=0, filename='') as g: g.write(data)
@@ -128,10 +157,12 @@ def write_idx(t: torch.Tensor, path):
 
 # %% ../nbs/00_data.ipynb #6a2f8e15
 def writable_folder(folder, what: str = 'folder') -> Path:
-    "Create `folder` if needed and prove that files can be written there (a probe file is made and removed); a clear error if not."
+    """Create `folder` if needed and prove that files can be written there (a probe file is made and
+    removed); a clear error if not."""
     folder = Path(folder)
     for p in (folder, *folder.parents):
-        if p.exists() and not p.is_dir(): raise NotADirectoryError(f"the {what} {folder} cannot be made: {p} is a file")
+        if p.exists() and not p.is_dir():
+            raise NotADirectoryError(f"the {what} {folder} cannot be made: {p} is a file")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=folder, prefix=f'.probe.{os.getpid()}.', suffix='.tmp')
@@ -145,63 +176,96 @@ def _rule(where, i, what: str) -> ValueError:
     return ValueError(f"{where}, item {i}: {what}")
 
 def check_images(x: torch.Tensor, where: str = 'the dataset', start: int = 0):
-    "Images `x` (one, or a batch whose first item is item `start`) under the contract: uint8, or float in [0, 1] and finite."
+    """Images `x` (one, or a batch whose first item is item `start`) under the contract: uint8, or
+    float in [0, 1] and finite."""
     if x.dtype == torch.uint8: return
     if not x.is_floating_point():
-        raise _rule(where, start, f"images of dtype {str(x.dtype).replace('torch.', '')}; images must be uint8 (0..255) or "
-                                  "float in [0, 1]: convert them, e.g. x.to(torch.uint8) for values 0..255")
+        raise _rule(where, start, f"images of dtype {str(x.dtype).replace('torch.', '')}; images "
+                                  "must be uint8 (0..255) or float in [0, 1]: convert them, e.g. "
+                                  "x.to(torch.uint8) for values 0..255")
     bad = ~torch.isfinite(x) | (x < 0) | (x > 1)
     if bad.any():
         j = int(bad.flatten(1).any(1).nonzero()[0, 0]) if x.ndim == 4 else 0
         img = x[j] if x.ndim == 4 else x
-        what = 'NaN or infinite values' if not torch.isfinite(img).all() else f'values from {img.min():.4g} to {img.max():.4g}'
-        raise _rule(where, start + j, f"an image with {what}; float images must be finite and in [0, 1] (scale them to "
-                                      "[0, 1]; normalisation belongs inside the model)")
+        what = ('NaN or infinite values' if not torch.isfinite(img).all()
+                else f'values from {img.min():.4g} to {img.max():.4g}')
+        raise _rule(where, start + j, f"an image with {what}; float images must be finite and in "
+                                      "[0, 1] (scale them to [0, 1]; normalisation belongs inside "
+                                      "the model)")
 
 # %% ../nbs/00_data.ipynb #ee063f10
 def check_label(y, where: str = 'the dataset', i: int = 0) -> int:
     "A label under the contract: one whole number (an int, or an integer tensor of shape ())."
     if isinstance(y, torch.Tensor):
-        if y.ndim != 0: raise _rule(where, i, f"a label of shape {tuple(y.shape)}; a label must be one number (y.item() or y.squeeze())")
-        if y.is_floating_point() or y.dtype == torch.bool: raise _rule(where, i, f"a label of dtype {y.dtype}; labels are whole numbers")
+        if y.ndim != 0: raise _rule(where, i, f"a label of shape {tuple(y.shape)}; a label must be "
+                                              "one number (y.item() or y.squeeze())")
+        if y.is_floating_point() or y.dtype == torch.bool:
+            raise _rule(where, i, f"a label of dtype {y.dtype}; labels are whole numbers")
         return int(y)
-    if isinstance(y, bool) or not hasattr(y, '__index__'): raise _rule(where, i, f"a label of type {type(y).__name__}; labels are whole numbers")
+    if isinstance(y, bool) or not hasattr(y, '__index__'):
+        raise _rule(where, i, f"a label of type {type(y).__name__}; labels are whole numbers")
     return int(y)
 
+# %% ../nbs/00_data.ipynb #e73660e7
 def check_item(item, where: str = 'the dataset', i: int = 0, shape=None) -> tuple:
-    "Item `i` of a dataset under the contract; `shape`: the shape its image must have (that of the items before it)."
+    """Item `i` of a dataset under the contract; `shape`: the shape its image must have (that of the
+    items before it)."""
     if not (isinstance(item, (tuple, list)) and len(item) == 2):
-        what = f"a dict with keys {', '.join(map(repr, list(item)[:4]))}" if isinstance(item, dict) else f"a {type(item).__name__}"
+        what = (f"a dict with keys {', '.join(map(repr, list(item)[:4]))}" if isinstance(item, dict)
+                else f"a {type(item).__name__}")
         raise _rule(where, i, f"{what}; each item must be an (image, label) pair")
     x, y = item
-    if not isinstance(x, torch.Tensor): raise _rule(where, i, f"an image of type {type(x).__name__}; images must be tensors (transforms.ToTensor())")
-    if x.ndim != 3: raise _rule(where, i, f"an image of shape {tuple(x.shape)}; images must be C×H×W tensors")
+    if not isinstance(x, torch.Tensor):
+        raise _rule(where, i, f"an image of type {type(x).__name__}; images must be tensors "
+                              "(transforms.ToTensor())")
+    if x.ndim != 3:
+        raise _rule(where, i, f"an image of shape {tuple(x.shape)}; images must be C×H×W tensors")
     if shape is not None and tuple(x.shape) != tuple(shape):
-        raise _rule(where, i, f"an image of shape {tuple(x.shape)} after images of shape {tuple(shape)}; every image must have one shape (resize them)")
+        raise _rule(where, i, f"an image of shape {tuple(x.shape)} after images of shape "
+                              f"{tuple(shape)}; every image must have one shape (resize them)")
     check_images(x, where, i)
     return x, check_label(y, where, i)
 
+# %% ../nbs/00_data.ipynb #d970ce78
+def _checked_images(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    "`images` as N×C×H×W, uint8 or float under the contract, one per label; or a clear error."
+    if images.ndim == 3: images = images.unsqueeze(1)
+    if images.ndim != 4:
+        raise ValueError(f"images must be N×H×W or N×C×H×W, got shape {tuple(images.shape)}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels: "
+                         "they must pair one to one")
+    # 0..255 in another integer type
+    if images.dtype != torch.uint8 and not images.is_floating_point() and len(images):
+        if images.dtype == torch.bool or images.min() < 0 or images.max() > 255:
+            raise ValueError(f"images of dtype {images.dtype} must hold 0..255 (read as uint8) or "
+                             "be float in [0, 1]")
+        # scaled like uint8 images when read, never passed on as 0..255 floats
+        images = images.to(torch.uint8)
+    if len(images): check_images(images, 'ImageDataset images')
+    return images
+
+# %% ../nbs/00_data.ipynb #1dc8a4a1
+def _class_indices(labels: torch.Tensor) -> torch.Tensor:
+    "`labels` as a long tensor of class indices, refused unless whole numbers >= 0."
+    if labels.is_floating_point() and len(labels) and not torch.equal(labels, labels.round()):
+        i = int((labels != labels.round()).nonzero()[0, 0])
+        raise ValueError("labels must be whole class indices; "
+                         f"label {labels[i].item()} at index {i} is not")
+    labels = labels.long()
+    if len(labels) and labels.min() < 0:
+        i = int((labels < 0).nonzero()[0, 0])
+        raise ValueError("labels must be class indices >= 0; "
+                         f"label {labels[i].item()} at index {i} is not")
+    return labels
+
 # %% ../nbs/00_data.ipynb #9a6d5fb3
 class ImageDataset(Dataset):
-    "Images (N×H×W or N×C×H×W; uint8 0..255, another integer type holding 0..255, or float 0..1) and integer labels (class indices >= 0) held in memory."
+    """Images (N×H×W or N×C×H×W; uint8 0..255, another integer type holding 0..255, or float 0..1)
+    and integer labels (class indices >= 0) held in memory."""
     def __init__(self, images, labels, classes=None):
         images, labels = torch.as_tensor(images), torch.as_tensor(labels)
-        if images.ndim == 3: images = images.unsqueeze(1)
-        if images.ndim != 4: raise ValueError(f"images must be N×H×W or N×C×H×W, got shape {tuple(images.shape)}")
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels: they must pair one to one")
-        if images.dtype != torch.uint8 and not images.is_floating_point() and len(images):   # 0..255 in another integer type
-            if images.dtype == torch.bool or images.min() < 0 or images.max() > 255:
-                raise ValueError(f"images of dtype {images.dtype} must hold 0..255 (read as uint8) or be float in [0, 1]")
-            images = images.to(torch.uint8)          # scaled like uint8 images when read, never passed on as 0..255 floats
-        if len(images): check_images(images, 'ImageDataset images')
-        if labels.is_floating_point() and len(labels) and not torch.equal(labels, labels.round()):
-            i = int((labels != labels.round()).nonzero()[0, 0])
-            raise ValueError(f"labels must be whole class indices; label {labels[i].item()} at index {i} is not")
-        labels = labels.long()
-        if len(labels) and labels.min() < 0:
-            i = int((labels < 0).nonzero()[0, 0])
-            raise ValueError(f"labels must be class indices >= 0; label {labels[i].item()} at index {i} is not")
+        images, labels = _checked_images(images, labels), _class_indices(labels)
         self.images, self.labels = images, labels
         n = int(labels.max()) + 1 if len(labels) else 0
         self.classes = tuple(classes) if classes is not None else tuple(str(i) for i in range(n))
@@ -213,14 +277,17 @@ class ImageDataset(Dataset):
         x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
         return (x, int(y)) if y.ndim == 0 else (x, y)
 
-    def __repr__(self): return f"ImageDataset({len(self)} images of {tuple(self.images.shape[1:])}, {len(self.classes)} classes)"
+    def __repr__(self):
+        return (f"ImageDataset({len(self)} images of {tuple(self.images.shape[1:])}, "
+                f"{len(self.classes)} classes)")
 
 # %% ../nbs/00_data.ipynb #760ad568
 DEBIAN_DIR = Path('/usr/share/datasets/fashion-mnist')
 MINI_NAME = 'fashion-mnist-mini'
 
 def data_dirs() -> list[Path]:
-    "Candidate `data/` folders: beside the working directory, its parent (notebooks run in `nbs/`), and the package."
+    """Candidate `data/` folders: beside the working directory, its parent (notebooks run in
+    `nbs/`), and the package."""
     here = Path(__file__).resolve().parent.parent if '__file__' in globals() else Path.cwd()
     out = []
     for p in (Path.cwd() / 'data', Path.cwd().parent / 'data', here / 'data'):
@@ -228,7 +295,8 @@ def data_dirs() -> list[Path]:
     return out
 
 def _idx_paths(folder, split):
-    "The (images, labels) paths of `split` in `folder`, plain or gzipped, flat or torchvision-style; None if absent."
+    """The (images, labels) paths of `split` in `folder`, plain or gzipped, flat or
+    torchvision-style; None if absent."""
     for sub in ('', 'FashionMNIST/raw', 'fashion-mnist'):
         found = []
         for name in IDX_NAMES[split]:
@@ -243,37 +311,50 @@ ROOT_LAYOUTS = ('', 'FashionMNIST/raw', 'fashion-mnist')
 def _find_idx(folder: Path, name: str):
     return next((c for c in (folder / name, folder / (name + '.gz')) if c.is_file()), None)
 
+def _lacking(root: Path, layouts, folder: Path, found: dict) -> FileNotFoundError:
+    "The error for `root` when its fullest layout, `folder`, has only the files `found` (not None)."
+    names = list(found)
+    missing = [n for n, p in found.items() if p is None]
+    where = ', '.join(f'{root / s}/' if s else f'{root}/' for s in layouts)
+    if len(missing) == len(names):
+        return FileNotFoundError(f"the data folder {root} holds none of the four Fashion-MNIST "
+                                 f"files ({', '.join(names)}; plain or .gz); looked in {where}")
+    return FileNotFoundError(f"the data folder {folder} lacks {', '.join(missing)} (plain or .gz): "
+                             "all four files must be there (it has "
+                             f"{', '.join(p.name for p in found.values() if p is not None)})")
+
+# %% ../nbs/00_data.ipynb #e9ce5caa
 def root_files(root, layouts=ROOT_LAYOUTS) -> dict:
-    "The four idx files in `root` as `{split: (images, labels)}`, all from one of its `layouts` (sub-folders), or an error naming what is missing."
+    """The four idx files in `root` as `{split: (images, labels)}`, all from one of its `layouts`
+    (sub-folders), or an error naming what is missing."""
     root = Path(root)
     if not root.exists(): raise FileNotFoundError(f"the data folder {root} does not exist")
-    if not root.is_dir(): raise NotADirectoryError(f"the data folder {root} is a file, not a folder holding the idx files")
+    if not root.is_dir():
+        raise NotADirectoryError(f"the data folder {root} is a file, "
+                                 "not a folder holding the idx files")
     names = [n for s in ('train', 'test') for n in IDX_NAMES[s]]
     best = None
     for sub in layouts:
         folder = root / sub if sub else root
         found = {n: _find_idx(folder, n) for n in names}
         if all(found.values()): return {s: tuple(found[n] for n in IDX_NAMES[s]) for s in IDX_NAMES}
-        if best is None or sum(v is not None for v in found.values()) > sum(v is not None for v in best[1].values()):
+        if (best is None or sum(v is not None for v in found.values())
+                > sum(v is not None for v in best[1].values())):
             best = (folder, found)
-    folder, found = best
-    missing = [n for n, p in found.items() if p is None]
-    where = ', '.join(f'{root / s}/' if s else f'{root}/' for s in layouts)
-    if len(missing) == len(names):
-        raise FileNotFoundError(f"the data folder {root} holds none of the four Fashion-MNIST files ({', '.join(names)}; plain or .gz); looked in {where}")
-    raise FileNotFoundError(f"the data folder {folder} lacks {', '.join(missing)} (plain or .gz): all four files must be there "
-                            f"(it has {', '.join(p.name for p in found.values() if p is not None)})")
+    raise _lacking(root, layouts, *best)
 
 # %% ../nbs/00_data.ipynb #c41f0a9e
 PACKAGE_MINI = 'fashion_mnist_mini'
 
 def package_mini_dir() -> Path:
     "The mini subset inside the installed package (the wheel's copy of `data/fashion-mnist-mini/`)."
-    pkg = Path(__file__).resolve().parent if '__file__' in globals() else Path.cwd().parent / 'dwm_tutorial'
+    pkg = (Path(__file__).resolve().parent if '__file__' in globals()
+           else Path.cwd().parent / 'dwm_tutorial')
     return pkg / PACKAGE_MINI
 
 def search_folders(subset: str = 'full', root=None) -> list[Path]:
-    "Where `fashion_mnist` looks for `subset`, in order: the `data/` folders, then the package's copy (mini) or Debian's (full); only `root` when one is given."
+    """Where `fashion_mnist` looks for `subset`, in order: the `data/` folders, then the package's
+    copy (mini) or Debian's (full); only `root` when one is given."""
     if root: return [Path(root) / MINI_NAME] if subset == 'mini' else [Path(root)]
     dirs = data_dirs()
     if subset == 'mini': return [d / MINI_NAME for d in dirs] + [package_mini_dir()]
@@ -292,8 +373,9 @@ def _check_mini(paths):
         name = p.name.removesuffix('.gz')
         digest = hashlib.sha256(_read_bytes(p)).hexdigest()
         if digest != MINI_SHA256[name]:
-            raise ValueError(f"{p} does not match its recorded checksum (got {digest[:12]}…, expected {MINI_SHA256[name][:12]}…). "
-                             "Restore it with `git checkout data/` or rebuild it with `python data/make_mini.py`.")
+            raise ValueError(f"{p} does not match its recorded checksum (got {digest[:12]}…, "
+                             f"expected {MINI_SHA256[name][:12]}…). Restore it with "
+                             "`git checkout data/` or rebuild it with `python data/make_mini.py`.")
 
 # %% ../nbs/00_data.ipynb #dc275aeb
 def _download(root, train):
@@ -305,38 +387,44 @@ def _download(root, train):
 _WAYS = ("Get it one of these ways:\n"
          "  1. pass root= a folder holding the four original idx files (plain or .gz);\n"
          "  2. copy them into the project's data/ folder;\n"
-         "  3. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist (installs them in /usr/share/datasets/fashion-mnist);\n"
+         "  3. on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
+         "(installs them in /usr/share/datasets/fashion-mnist);\n"
          "  4. with internet access: fashion_mnist(download=True) uses torchvision's downloader.\n"
          "For a quick offline start use subset='mini' (committed in data/fashion-mnist-mini).")
 
+# %% ../nbs/00_data.ipynb #9c543645
 def read_split(paths, mini: bool = False) -> ImageDataset:
-    "An `ImageDataset` from an (images, labels) pair of idx files; `mini=True` checks them against the mini subset's checksums."
+    """An `ImageDataset` from an (images, labels) pair of idx files; `mini=True` checks them against
+    the mini subset's checksums."""
     if mini: _check_mini(paths)
     return ImageDataset(read_idx(paths[0]), read_idx(paths[1]), FASHION_CLASSES)
 
-def fashion_mnist(split='train', subset='full', root=None, download=True, search=None) -> ImageDataset:
-    "Fashion-MNIST `split` ('train'/'test'); `subset` 'full' or 'mini' (the committed 10k/2k subset); `root` is used exactly."
-    if split not in IDX_NAMES: raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if subset not in ('full', 'mini'): raise ValueError(f"subset must be 'full' or 'mini', got {subset!r}")
-    if root is not None and search is None:            # an explicit root: all four files there, or a clear error; no fallback
-        try: return read_split(root_files(root, (MINI_NAME,) if subset == 'mini' else ROOT_LAYOUTS)[split], subset == 'mini')
-        except FileNotFoundError as e:
-            if not (download and subset == 'full' and 'holds none' in str(e)): raise
-            try:
-                x, y = _download(Path(root), split == 'train')
-                return ImageDataset(x, y, FASHION_CLASSES)
-            except Exception as err:
-                raise FileNotFoundError(f"{e}; and torchvision's download failed ({type(err).__name__}: {err}) trying to fill it.\n{_WAYS}") from None
-    if search is None: folders = search_folders(subset)
-    else: folders = [Path(f) / MINI_NAME for f in search] if subset == 'mini' else [Path(f) for f in search]
-    for folder in folders:
-        paths = _idx_paths(folder, split)
-        if paths is not None: return read_split(paths, subset == 'mini')
+# %% ../nbs/00_data.ipynb #13196ec0
+def _from_root(root, split: str, subset: str, download: bool) -> ImageDataset:
+    "`split` from an explicit `root`: all four files there, or a clear error; no fallback."
+    try:
+        layouts = (MINI_NAME,) if subset == 'mini' else ROOT_LAYOUTS
+        return read_split(root_files(root, layouts)[split], subset == 'mini')
+    except FileNotFoundError as e:
+        if not (download and subset == 'full' and 'holds none' in str(e)): raise
+        try:
+            x, y = _download(Path(root), split == 'train')
+            return ImageDataset(x, y, FASHION_CLASSES)
+        except Exception as err:
+            raise FileNotFoundError(f"{e}; and torchvision's download failed "
+                                    f"({type(err).__name__}: {err}) trying to fill it.\n"
+                                    f"{_WAYS}") from None
+
+# %% ../nbs/00_data.ipynb #31bdd410
+def _last_resort(split: str, subset: str, folders: list, download: bool) -> ImageDataset:
+    "No folder of `folders` holds `split`: torchvision's download (full set), or an error."
     tried = '\n'.join(f'  - {f}' for f in folders)
     if subset == 'mini':
         raise FileNotFoundError(f"The committed mini subset was not found. Looked in:\n{tried}\n"
-                                "Run from a clone of the repository (it lives in data/fashion-mnist-mini/), install the package's wheel "
-                                "(it carries a copy), or rebuild it with `python data/make_mini.py` once the full data is available.")
+                                "Run from a clone of the repository (it lives in "
+                                "data/fashion-mnist-mini/), install the package's wheel "
+                                "(it carries a copy), or rebuild it with "
+                                "`python data/make_mini.py` once the full data is available.")
     err = None
     if download:
         try:
@@ -345,12 +433,32 @@ def fashion_mnist(split='train', subset='full', root=None, download=True, search
         except Exception as e: err = e
     raise FileNotFoundError(
         f"Fashion-MNIST ({split}) was not found. Looked in:\n{tried}\n"
-        + (f"and torchvision's download failed ({type(err).__name__}: {err}).\n" if err else "(download=False, so no download was tried).\n")
+        + (f"and torchvision's download failed ({type(err).__name__}: {err}).\n" if err
+           else "(download=False, so no download was tried).\n")
         + _WAYS)
+
+# %% ../nbs/00_data.ipynb #6ed57ef4
+def fashion_mnist(split='train', subset='full', root=None, download=True,
+                  search=None) -> ImageDataset:
+    """Fashion-MNIST `split` ('train'/'test'); `subset` 'full' or 'mini' (the committed 10k/2k
+    subset); `root` is used exactly."""
+    if split not in IDX_NAMES: raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if subset not in ('full', 'mini'):
+        raise ValueError(f"subset must be 'full' or 'mini', got {subset!r}")
+    # an explicit root: all four files there, or a clear error; no fallback
+    if root is not None and search is None: return _from_root(root, split, subset, download)
+    if search is None: folders = search_folders(subset)
+    else: folders = ([Path(f) / MINI_NAME for f in search] if subset == 'mini'
+                     else [Path(f) for f in search])
+    for folder in folders:
+        paths = _idx_paths(folder, split)
+        if paths is not None: return read_split(paths, subset == 'mini')
+    return _last_resort(split, subset, folders, download)
 
 # %% ../nbs/00_data.ipynb #a349c53c
 def _gaussian_blur(x, sigma=1.0, size=5):
-    k = torch.exp(-(torch.arange(size) - size // 2).float() ** 2 / (2 * sigma ** 2)); k = k / k.sum()
+    k = torch.exp(-(torch.arange(size) - size // 2).float() ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
     c = x.shape[-3]
     flat = x.reshape(-1, c, *x.shape[-2:])
     pad = F.pad(flat, (size // 2,) * 4, mode='reflect')
@@ -358,6 +466,7 @@ def _gaussian_blur(x, sigma=1.0, size=5):
     out = F.conv2d(out, k.view(1, 1, size, 1).expand(c, 1, size, 1), groups=c)
     return out.reshape(x.shape)
 
+# %% ../nbs/00_data.ipynb #27fd2c26
 SHIFTS: dict[str, Callable] = {
     'identity': lambda x, g: x,
     'rot90':    lambda x, g: torch.rot90(x, 1, dims=(-2, -1)),
@@ -371,9 +480,11 @@ def register_shift(name: str, fn: Callable):
     "Add a shift `fn(images, generator) -> images` under `name`."
     SHIFTS[name] = fn
 
+# %% ../nbs/00_data.ipynb #8fcf0604
 def check_shift(shift: str) -> str:
     if shift not in SHIFTS:
-        raise ValueError(f"unknown shift {shift!r}; known shifts: {', '.join(SHIFTS)} (add one with register_shift)")
+        raise ValueError(f"unknown shift {shift!r}; known shifts: {', '.join(SHIFTS)} "
+                         "(add one with register_shift)")
     return shift
 
 def apply_shift(x: torch.Tensor, shift: str, seed: int = 0) -> torch.Tensor:
@@ -384,7 +495,8 @@ def apply_shift(x: torch.Tensor, shift: str, seed: int = 0) -> torch.Tensor:
 # %% ../nbs/00_data.ipynb #f824d944
 class ShiftedDataset(Dataset):
     "A lazy view of `ds` with `shift` applied to each image (seeded per index)."
-    def __init__(self, ds, shift, seed=0): self.ds, self.shift, self.seed = ds, check_shift(shift), seed
+    def __init__(self, ds, shift, seed=0):
+        self.ds, self.shift, self.seed = ds, check_shift(shift), seed
     def __len__(self): return len(self.ds)
     def __getitem__(self, i):
         x, y = self.ds[i]
@@ -422,7 +534,8 @@ def fashion_domains(shift: str, subset: str | None = None, root=None, seed: int 
     "Fashion-MNIST source and `shift` target; `subset` defaults to 'mini' under test, else 'full'."
     check_shift(shift)
     subset = subset or ('mini' if in_test() else 'full')
-    return make_domains(fashion_mnist('train', subset, root), fashion_mnist('test', subset, root), shift, seed)
+    return make_domains(fashion_mnist('train', subset, root), fashion_mnist('test', subset, root),
+                        shift, seed)
 
 # %% ../nbs/00_data.ipynb #1a6a5c53
 def take(ds, n: int | None):
@@ -432,7 +545,8 @@ def take(ds, n: int | None):
     return torch.utils.data.Subset(ds, range(n))
 
 def random_subset(ds, n: int | None, seed: int = 0):
-    "A seeded random `n`-item subset of `ds` (all of `ds` when `n` is None, 0 or at least `len(ds)`)."
+    """A seeded random `n`-item subset of `ds` (all of `ds` when `n` is None, 0 or at least
+    `len(ds)`)."""
     if not n or n >= len(ds): return ds
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))[:n]
     if isinstance(ds, ImageDataset): return ImageDataset(ds.images[idx], ds.labels[idx], ds.classes)
@@ -442,16 +556,20 @@ def random_subset(ds, n: int | None, seed: int = 0):
 VAL_FRACTION = 0.1
 
 def split_validation(ds, fraction: float = VAL_FRACTION, seed: int = 0) -> tuple:
-    "`(train, val)`: a seeded random `fraction` of `ds` held out for validation, the rest to train on; disjoint, fixed by `seed`."
+    """`(train, val)`: a seeded random `fraction` of `ds` held out for validation, the rest to train
+    on; disjoint, fixed by `seed`."""
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise ValueError(f"the validation fraction must be a number in (0, 1), e.g. 0.1; got {fraction!r}")
+        raise ValueError("the validation fraction must be a number in (0, 1), e.g. 0.1; "
+                         f"got {fraction!r}")
     n_val = round(len(ds) * fraction)
     if n_val < 1 or n_val >= len(ds):
-        raise ValueError(f"a validation fraction of {fraction} of {len(ds)} items leaves {n_val} for validation and "
-                         f"{len(ds) - n_val} to train on; both need at least one: use more data or another fraction")
+        raise ValueError(f"a validation fraction of {fraction} of {len(ds)} items leaves {n_val} "
+                         f"for validation and {len(ds) - n_val} to train on; both need at least "
+                         "one: use more data or another fraction")
     idx = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed))
     parts = idx[n_val:].sort().values, idx[:n_val].sort().values      # kept in their original order
-    if isinstance(ds, ImageDataset): return tuple(ImageDataset(ds.images[p], ds.labels[p], ds.classes) for p in parts)
+    if isinstance(ds, ImageDataset):
+        return tuple(ImageDataset(ds.images[p], ds.labels[p], ds.classes) for p in parts)
     return tuple(torch.utils.data.Subset(ds, p.tolist()) for p in parts)
 
 # %% ../nbs/00_data.ipynb #e8a1c7f3
@@ -460,21 +578,24 @@ def _tensor_bytes(t) -> bytes:
     return (t.float() if t.dtype == torch.bfloat16 else t).numpy().tobytes()
 
 def fingerprint(ds, n_sample: int = 256) -> str:
-    "A short hash of `ds`: its size, labels and images (all of them for an `ImageDataset`, an even sample of `n_sample` items otherwise)."
+    """A short hash of `ds`: its size, labels and images (all of them for an `ImageDataset`, an even
+    sample of `n_sample` items otherwise)."""
     h, n = hashlib.sha256(), len(ds)
     h.update(f'{n}'.encode())
     if isinstance(ds, ImageDataset):
         h.update(f'{tuple(ds.images.shape)} {ds.images.dtype} {ds.classes}'.encode())
         h.update(_tensor_bytes(ds.labels)); h.update(_tensor_bytes(ds.images))
     else:
-        for i in sorted(set(torch.linspace(0, n - 1, min(n, n_sample)).round().long().tolist())) if n else []:
+        for i in (sorted(set(torch.linspace(0, n - 1, min(n, n_sample)).round().long().tolist()))
+                  if n else []):
             x, y = ds[i]; x = torch.as_tensor(x)
             h.update(f'{tuple(x.shape)} {x.dtype} {int(y)}'.encode()); h.update(_tensor_bytes(x))
     return h.hexdigest()[:16]
 
 # %% ../nbs/00_data.ipynb #e5a0572c
 class _Checked(Dataset):
-    "`ds`'s items with their index, checked against the data contract as they are collated into batches."
+    """`ds`'s items with their index, checked against the data contract as they are collated into
+    batches."""
     def __init__(self, ds, where: str): self.ds, self.where, self.shape = ds, where, None
     def __len__(self): return len(self.ds)
     def __getitem__(self, i): return i, self.ds[i]
@@ -482,19 +603,24 @@ class _Checked(Dataset):
     def collate(self, batch):
         xs, ys = [], []
         for i, item in batch:
-            x, y = check_item(item, self.where, i, self.shape); self.shape = x.shape; xs.append(x); ys.append(y)
+            x, y = check_item(item, self.where, i, self.shape)
+            self.shape = x.shape; xs.append(x); ys.append(y)
         xb = torch.stack(xs)
         return (xb.float().div_(255) if xb.dtype == torch.uint8 else xb.float()), torch.tensor(ys)
 
-def make_loader(ds, bs: int = 128, shuffle: bool = False, seed: int = 0, drop_last: bool = False, name: str | None = None) -> DataLoader:
-    "A DataLoader over `ds`: fast batched gathering for `ImageDataset`; any other dataset's items checked (the data contract) as they arrive."
+# %% ../nbs/00_data.ipynb #9e74aa17
+def make_loader(ds, bs: int = 128, shuffle: bool = False, seed: int = 0, drop_last: bool = False,
+                name: str | None = None) -> DataLoader:
+    """A DataLoader over `ds`: fast batched gathering for `ImageDataset`; any other dataset's items
+    checked (the data contract) as they arrive."""
     if len(ds) == 0: raise ValueError("the dataset is empty: there is nothing to load")
     g = torch.Generator().manual_seed(seed)
     if isinstance(ds, ImageDataset):
         sampler = RandomSampler(ds, generator=g) if shuffle else SequentialSampler(ds)
         return DataLoader(ds, sampler=BatchSampler(sampler, bs, drop_last), batch_size=None)
     chk = _Checked(ds, name or f'the dataset {type(ds).__name__}')
-    return DataLoader(chk, batch_size=bs, shuffle=shuffle, generator=g, drop_last=drop_last, collate_fn=chk.collate)
+    return DataLoader(chk, batch_size=bs, shuffle=shuffle, generator=g, drop_last=drop_last,
+                      collate_fn=chk.collate)
 
 
 # %% ../nbs/00_data.ipynb #ad16552d
@@ -503,13 +629,16 @@ def show_shifts(ds, shifts=None, n: int = 6, seed: int = 0, figsize_per=1.2):
     import matplotlib.pyplot as plt
     shifts = list(shifts or SHIFTS)
     xb, yb = next(iter(make_loader(ds, bs=n)))
-    fig, axs = plt.subplots(len(shifts), n, figsize=(n * figsize_per, len(shifts) * figsize_per), squeeze=False)
+    fig, axs = plt.subplots(len(shifts), n, figsize=(n * figsize_per, len(shifts) * figsize_per),
+                            squeeze=False)
     for r, s in enumerate(shifts):
         imgs = apply_shift(xb, s, seed)
         for c in range(n):
-            ax = axs[r, c]; ax.imshow(imgs[c].permute(1, 2, 0).squeeze(-1), cmap='gray', vmin=0, vmax=1)
+            ax = axs[r, c]
+            ax.imshow(imgs[c].permute(1, 2, 0).squeeze(-1), cmap='gray', vmin=0, vmax=1)
             ax.set_xticks([]); ax.set_yticks([])
             if c == 0: ax.set_ylabel(s, rotation=0, ha='right', va='center')
-            if r == 0: ax.set_title(getattr(ds, 'classes', None)[yb[c]] if getattr(ds, 'classes', None) else int(yb[c]), fontsize=8)
+            if r == 0: ax.set_title(getattr(ds, 'classes', None)[yb[c]]
+                                    if getattr(ds, 'classes', None) else int(yb[c]), fontsize=8)
     fig.tight_layout()
     return fig

@@ -13,9 +13,11 @@ __all__ = ['SmallCNN', 'head_name', 'torchvision_classifier', 'model_from_config
 # %% ../nbs/01_models.ipynb #46f68761
 class SmallCNN(nn.Module):
     "conv(3×3) → ReLU → pool, twice, then a hidden linear layer and the linear `head`."
-    def __init__(self, n_classes: int = 10, in_channels: int = 1, width: int = 32, hidden: int = 128):
+    def __init__(self, n_classes: int = 10, in_channels: int = 1, width: int = 32,
+                 hidden: int = 128):
         super().__init__()
-        self.config = dict(arch='SmallCNN', n_classes=n_classes, in_channels=in_channels, width=width, hidden=hidden)
+        self.config = dict(arch='SmallCNN', n_classes=n_classes, in_channels=in_channels,
+                           width=width, hidden=hidden)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -33,21 +35,26 @@ def head_name(model: nn.Module) -> str | None:
     return names[-1] if names else None
 
 # %% ../nbs/01_models.ipynb #a38aec26
-def torchvision_classifier(name: str = 'resnet18', n_classes: int = 10, in_channels: int = 1, small_input: bool = True) -> nn.Module:
-    "A torchvision classifier `name` (no pretrained weights) for `in_channels`-channel images and `n_classes` classes."
+def torchvision_classifier(name: str = 'resnet18', n_classes: int = 10, in_channels: int = 1,
+                           small_input: bool = True) -> nn.Module:
+    """A torchvision classifier `name` (no pretrained weights) for `in_channels`-channel images and
+    `n_classes` classes."""
     import torchvision
     try: model = torchvision.models.get_model(name, weights=None, num_classes=n_classes)
     except ValueError as e:
-        raise ValueError(f"unknown torchvision model {name!r}; try one of resnet18, resnet34, mobilenet_v3_small ({e})") from None
+        raise ValueError(f"unknown torchvision model {name!r}; try one of resnet18, resnet34, "
+                         f"mobilenet_v3_small ({e})") from None
     first = next((n for n, mod in model.named_modules() if isinstance(mod, nn.Conv2d)), None)
     conv = model.get_submodule(first)
     small = small_input and hasattr(model, 'maxpool') and first == 'conv1'
-    new = nn.Conv2d(in_channels, conv.out_channels, 3 if small else conv.kernel_size, 1 if small else conv.stride,
-                    1 if small else conv.padding, bias=conv.bias is not None)
+    new = nn.Conv2d(in_channels, conv.out_channels, 3 if small else conv.kernel_size,
+                    1 if small else conv.stride, 1 if small else conv.padding,
+                    bias=conv.bias is not None)
     parent, _, attr = first.rpartition('.')
     setattr(model.get_submodule(parent) if parent else model, attr, new)
     if small: model.maxpool = nn.Identity()
-    model.config = dict(arch=name, n_classes=n_classes, in_channels=in_channels, small_input=small_input)
+    model.config = dict(arch=name, n_classes=n_classes, in_channels=in_channels,
+                        small_input=small_input)
     return model
 
 # %% ../nbs/01_models.ipynb #2689a839
@@ -55,5 +62,6 @@ def model_from_config(config: dict) -> nn.Module:
     "Rebuild a model from its `config` dict (as stored in checkpoints)."
     cfg = dict(config); arch = cfg.pop('arch', None)
     if arch == 'SmallCNN': return SmallCNN(**cfg)
-    if arch is None: raise ValueError("config has no 'arch' entry: cannot tell which model to build")
+    if arch is None:
+        raise ValueError("config has no 'arch' entry: cannot tell which model to build")
     return torchvision_classifier(arch, **cfg)

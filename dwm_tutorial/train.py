@@ -13,8 +13,8 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .data import (ImageDataset, atomic_write, check_images, check_item, fingerprint, make_loader, take,
-                               writable_folder)
+from .data import (ImageDataset, atomic_write, check_images, check_item, fingerprint,
+                               make_loader, take, writable_folder)
 from .models import model_from_config
 
 # %% auto #0
@@ -24,21 +24,30 @@ __all__ = ['SEED_MAX', 'OPTIMIZERS', 'MIN_STEPS', 'CKPT_FORMAT', 'get_device', '
 
 # %% ../nbs/03_train.ipynb #5aca11fd
 def get_device(device=None) -> torch.device:
-    "`device` if given (checked: it must exist on this machine), else CUDA when available, else CPU."
+    """`device` if given (checked: it must exist on this machine), else CUDA when available, else
+    CPU."""
     if device is None: return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     try: d = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' (or 'cuda:N') or 'mps'") from None
+        raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' (or 'cuda:N') "
+                         "or 'mps'") from None
     if d.type == 'cuda':
         if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for, but this machine has no usable CUDA GPU; use 'cpu' (or leave the device out)")
+            raise ValueError(f"device {device!r} was asked for, but this machine has no usable "
+                             "CUDA GPU; use 'cpu' (or leave the device out)")
         if d.index is not None and d.index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)")
+            raise ValueError(f"device {device!r} does not exist: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
     elif d.type == 'mps':
-        if not torch.backends.mps.is_available(): raise ValueError(f"device {device!r} was asked for, but MPS is not available here; use 'cpu'")
-    elif d.type != 'cpu': raise ValueError(f"device {device!r} is not supported; use 'cpu', 'cuda' (or 'cuda:N') or 'mps'")
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device {device!r} was asked for, but MPS is not available here; "
+                             "use 'cpu'")
+    elif d.type != 'cpu':
+        raise ValueError(f"device {device!r} is not supported; use 'cpu', 'cuda' (or 'cuda:N') "
+                         "or 'mps'")
     return d
 
+# %% ../nbs/03_train.ipynb #bd0880f1
 SEED_MAX = 2**32 - 1
 
 def check_seed(seed) -> int:
@@ -56,35 +65,44 @@ def set_seed(seed: int):
 
 # %% ../nbs/03_train.ipynb #de2a01df
 def n_outputs(model, ds, device=None) -> int:
-    "Number of model outputs for one image of `ds`; a clear error if the image does not fit the model."
-    if len(ds) == 0: raise ValueError("the dataset is empty: there is nothing to train or evaluate on")
-    x, _ = check_item(ds[0], f'the dataset {type(ds).__name__}', 0)       # the data contract, on the first item
+    """Number of model outputs for one image of `ds`; a clear error if the image does not fit the
+    model."""
+    if len(ds) == 0:
+        raise ValueError("the dataset is empty: there is nothing to train or evaluate on")
+    # the data contract, on the first item
+    x, _ = check_item(ds[0], f'the dataset {type(ds).__name__}', 0)
     dev = next(model.parameters()).device if device is None else get_device(device)
     was = model.training; model.eval()
     try:
         with torch.no_grad(): out = model(x.unsqueeze(0).to(dev))
     except RuntimeError as e:
-        raise ValueError(f"images of shape {tuple(x.shape)} do not fit {type(model).__name__}: {str(e).splitlines()[0]}. "
+        raise ValueError(f"images of shape {tuple(x.shape)} do not fit {type(model).__name__}: "
+                         f"{str(e).splitlines()[0]}. "
                          f"Resize or convert the images, or build the model for them "
                          f"(for example SmallCNN(in_channels={x.shape[0]})).") from None
     finally: model.train(was)
     if not isinstance(out, torch.Tensor):
-        raise ValueError(f"{type(model).__name__}'s forward returned a {type(out).__name__}; the package needs a tensor of class "
-                         "logits, shape (batch, n_classes): wrap the model so that it returns them (e.g. out['logits'])")
-    if out.ndim != 2: raise ValueError(f"{type(model).__name__} returned shape {tuple(out.shape)} for one image; expected (1, n_classes)")
+        raise ValueError(f"{type(model).__name__}'s forward returned a {type(out).__name__}; the "
+                         "package needs a tensor of class logits, shape (batch, n_classes): wrap "
+                         "the model so that it returns them (e.g. out['logits'])")
+    if out.ndim != 2: raise ValueError(f"{type(model).__name__} returned shape {tuple(out.shape)} "
+                                       "for one image; expected (1, n_classes)")
     return out.shape[1]
 
+# %% ../nbs/03_train.ipynb #8ba91ab8
 def check_fits(model, ds, device=None):
-    "Raise a clear error unless `ds`'s images go through `model` and its labels are among the outputs."
+    """Raise a clear error unless `ds`'s images go through `model` and its labels are among the
+    outputs."""
     n = n_outputs(model, ds, device)
     top = int(ds.labels.max()) if isinstance(ds, ImageDataset) else int(ds[0][1])
-    if top >= n: raise ValueError(f"the dataset has label {top} but {type(model).__name__} has only {n} outputs; "
-                                  f"build it with n_classes={top + 1}")
+    if top >= n: raise ValueError(f"the dataset has label {top} but {type(model).__name__} has "
+                                  f"only {n} outputs; build it with n_classes={top + 1}")
 
 # %% ../nbs/03_train.ipynb #fc2f2008
 @torch.no_grad()
 def evaluate(model, ds, bs: int = 128, device=None, limit: int | None = None) -> float:
-    "Accuracy of `model` on `ds` (the first `limit` items if given); the model's train/eval mode is restored."
+    """Accuracy of `model` on `ds` (the first `limit` items if given); the model's train/eval mode
+    is restored."""
     dev = get_device(device) if device is not None else next(model.parameters()).device
     ds = take(ds, limit)
     check_fits(model, ds, dev)
@@ -92,12 +110,27 @@ def evaluate(model, ds, bs: int = 128, device=None, limit: int | None = None) ->
     correct = total = 0
     try:
         for k, (xb, yb) in enumerate(make_loader(ds, bs=bs)):
-            if xb.is_floating_point() and isinstance(ds, ImageDataset) and ds.images.is_floating_point():
-                check_images(xb, f'the dataset {type(ds).__name__}', k * bs)     # images changed after the dataset was made
+            if (xb.is_floating_point() and isinstance(ds, ImageDataset)
+                    and ds.images.is_floating_point()):
+                # images changed after the dataset was made
+                check_images(xb, f'the dataset {type(ds).__name__}', k * bs)
             yb = torch.as_tensor(yb).to(dev)
             correct += (model(xb.to(dev)).argmax(1) == yb).sum().item(); total += len(yb)
     finally: model.train(was)
     return correct / total
+
+# %% ../nbs/03_train.ipynb #c671764f
+def _plot_evals(evals: list, ax=None, title=None):
+    "Accuracy of every evaluation set in `evals` (a `History`'s) against the training step."
+    import matplotlib.pyplot as plt
+    ax = ax or plt.subplots(figsize=(5, 3.2))[1]
+    names = [k for k in (evals[0] if evals else {}) if k != 'step']
+    for n in names: ax.plot([e['step'] for e in evals], [e[n] for e in evals], marker='.', label=n)
+    ax.set_xlabel('training step'); ax.set_ylabel('accuracy'); ax.set_ylim(0, 1)
+    ax.grid(alpha=.3)
+    if title: ax.set_title(title)
+    if names: ax.legend()
+    return ax
 
 # %% ../nbs/03_train.ipynb #887391f8
 @dataclass
@@ -113,109 +146,171 @@ class History:
     def last(self, name: str) -> float:
         "The last recorded accuracy on evaluation set `name`."
         vals = [e[name] for e in self.evals if name in e]
-        if not vals: raise KeyError(f"no evaluation named {name!r}; have {sorted({k for e in self.evals for k in e} - {'step'})}")
+        if not vals: raise KeyError(f"no evaluation named {name!r}; have "
+                                    f"{sorted({k for e in self.evals for k in e} - {'step'})}")
         return vals[-1]
 
     def plot(self, ax=None, title=None):
         "Accuracy of every evaluation set against the training step."
-        import matplotlib.pyplot as plt
-        ax = ax or plt.subplots(figsize=(5, 3.2))[1]
-        names = [k for k in (self.evals[0] if self.evals else {}) if k != 'step']
-        for n in names: ax.plot([e['step'] for e in self.evals], [e[n] for e in self.evals], marker='.', label=n)
-        ax.set_xlabel('training step'); ax.set_ylabel('accuracy'); ax.set_ylim(0, 1); ax.grid(alpha=.3)
-        if title: ax.set_title(title)
-        if names: ax.legend()
-        return ax
+        return _plot_evals(self.evals, ax, title)
 
 # %% ../nbs/03_train.ipynb #99f9f0f4
 OPTIMIZERS = ('adam', 'sgd')
 
 def _whole(v, lo: int) -> bool: return isinstance(v, int) and not isinstance(v, bool) and v >= lo
-def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
-def check_fit_args(epochs=1, lr=1e-3, bs=128, max_steps=None, opt='adam', momentum=0.9, weight_decay=0.0, min_steps=0,
-                   seed=0, grad_clip=None, eval_every=None, eval_limit=None):
-    "Raise a clear error, naming the argument and its value, for any training argument that cannot work."
-    if not _whole(epochs, 1): raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
+# %% ../nbs/03_train.ipynb #bd36f108
+def _check_optimizer_args(opt, momentum, weight_decay):
+    "Raise a clear error for an unknown optimizer, or a momentum or weight decay that cannot work."
+    if opt not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {opt!r}; "
+                         f"use one of {', '.join(map(repr, OPTIMIZERS))}")
+    if not (_number(momentum) and 0 <= momentum < 1):
+        raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
+    if not (_number(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
+
+# %% ../nbs/03_train.ipynb #356b0237
+def _check_extra_args(grad_clip, eval_every, eval_limit):
+    "Raise a clear error for a gradient clip, evaluation interval or evaluation size that fails."
+    if grad_clip is not None and not (_number(grad_clip) and grad_clip > 0):
+        raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
+    if eval_every is not None and not _whole(eval_every, 1):
+        raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
+    if eval_limit is not None and not _whole(eval_limit, 1):
+        raise ValueError(f"eval_limit must be a whole number >= 1 or None, got {eval_limit!r}")
+
+# %% ../nbs/03_train.ipynb #85956fba
+def check_fit_args(epochs=1, lr=1e-3, bs=128, max_steps=None, opt='adam', momentum=0.9,
+                   weight_decay=0.0, min_steps=0, seed=0, grad_clip=None, eval_every=None,
+                   eval_limit=None):
+    """Raise a clear error, naming the argument and its value, for any training argument that
+    cannot work."""
+    if not _whole(epochs, 1):
+        raise ValueError(f"epochs must be a whole number >= 1, got {epochs!r}")
     if not (_number(lr) and lr > 0): raise ValueError(f"lr must be a positive number, got {lr!r}")
-    if not _whole(bs, 1): raise ValueError(f"bs (batch size) must be a whole number >= 1, got {bs!r}")
-    if max_steps is not None and not _whole(max_steps, 1): raise ValueError(f"max_steps must be a whole number >= 1 or None, got {max_steps!r}")
-    if opt not in OPTIMIZERS: raise ValueError(f"unknown optimizer {opt!r}; use one of {', '.join(map(repr, OPTIMIZERS))}")
-    if not (_number(momentum) and 0 <= momentum < 1): raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r}")
-    if not (_number(weight_decay) and weight_decay >= 0): raise ValueError(f"weight_decay must be a number >= 0, got {weight_decay!r}")
-    if not _whole(min_steps or 0, 0): raise ValueError(f"min_steps must be a whole number >= 0, got {min_steps!r}")
+    if not _whole(bs, 1):
+        raise ValueError(f"bs (batch size) must be a whole number >= 1, got {bs!r}")
+    if max_steps is not None and not _whole(max_steps, 1):
+        raise ValueError(f"max_steps must be a whole number >= 1 or None, got {max_steps!r}")
+    _check_optimizer_args(opt, momentum, weight_decay)
+    if not _whole(min_steps or 0, 0):
+        raise ValueError(f"min_steps must be a whole number >= 0, got {min_steps!r}")
     check_seed(seed)
-    if grad_clip is not None and not (_number(grad_clip) and grad_clip > 0): raise ValueError(f"grad_clip must be a positive number or None, got {grad_clip!r}")
-    if eval_every is not None and not _whole(eval_every, 1): raise ValueError(f"eval_every must be a whole number >= 1 or None, got {eval_every!r}")
-    if eval_limit is not None and not _whole(eval_limit, 1): raise ValueError(f"eval_limit must be a whole number >= 1 or None, got {eval_limit!r}")
+    _check_extra_args(grad_clip, eval_every, eval_limit)
 
-def _check_args(epochs, lr, bs, max_steps): check_fit_args(epochs=epochs, lr=lr, bs=bs, max_steps=max_steps)
+def _check_args(epochs, lr, bs, max_steps):
+    check_fit_args(epochs=epochs, lr=lr, bs=bs, max_steps=max_steps)
 
-MIN_STEPS = 200   # every training stage takes at least this many optimizer steps: small data is cycled
+# %% ../nbs/03_train.ipynb #9402563f
+MIN_STEPS = 200   # every training stage takes at least this many optimizer steps: small data cycles
 
-def run_steps(n: int, epochs: int = 1, bs: int = 128, max_steps: int | None = None, min_steps: int = 0) -> int:
-    "Optimizer steps of a run over `n` items: `epochs` passes, at least `min_steps` (cycling the data), at most `max_steps`."
+def run_steps(n: int, epochs: int = 1, bs: int = 128, max_steps: int | None = None,
+              min_steps: int = 0) -> int:
+    """Optimizer steps of a run over `n` items: `epochs` passes, at least `min_steps` (cycling the
+    data), at most `max_steps`."""
     steps = max(epochs * math.ceil(n / bs), min_steps or 0)
     return steps if max_steps is None else min(steps, max_steps)
 
+# %% ../nbs/03_train.ipynb #89ad45d9
 def make_optimizer(params, opt='adam', lr=1e-3, momentum=0.9, weight_decay=0.0):
     "Adam or SGD (with momentum) over `params`."
-    params = [p for p in params if p.requires_grad] if not (params and isinstance(params[0], dict)) else params
-    if not params: raise ValueError("no parameter requires grad: there is nothing for the optimizer to train")
+    params = ([p for p in params if p.requires_grad]
+              if not (params and isinstance(params[0], dict)) else params)
+    if not params:
+        raise ValueError("no parameter requires grad: there is nothing for the optimizer to train")
     if opt == 'adam': return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    if opt == 'sgd': return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if opt == 'sgd':
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {opt!r}; use 'adam' or 'sgd'")
 
 def norm_layers(model):
     "The normalisation layers (BatchNorm, GroupNorm, LayerNorm, InstanceNorm) of `model`."
-    return [m for m in model.modules() if isinstance(m, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm))]
+    return [m for m in model.modules()
+            if isinstance(m, (nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm))]
 
-# %% ../nbs/03_train.ipynb #564f928c
-def fit(model, train_ds, epochs: int = 1, lr: float = 1e-3, bs: int = 128, opt: str = 'adam', momentum: float = 0.9,
-        weight_decay: float = 0.0, params=None, seed: int = 0, device=None, eval_sets: dict | None = None,
-        eval_every: int | None = None, eval_limit: int | None = None, max_steps: int | None = None,
-        freeze_norm: bool = False, extra_loss=None, after_step=None, grad_clip: float | None = None,
-        progress: bool = True, desc: str = 'fit', min_steps: int = 0) -> History:
-    "Train `model` on `train_ds`; returns a `History`. See the text above for the hooks."
-    check_fit_args(epochs, lr, bs, max_steps, opt, momentum, weight_decay, min_steps, seed, grad_clip, eval_every, eval_limit)
+# %% ../nbs/03_train.ipynb #0f0c6eb1
+def _fit_setup(model, train_ds, eval_sets, params, opt, lr, momentum, weight_decay, seed, device,
+               bs, epochs, max_steps, min_steps) -> tuple:
+    "Checks and parts of a `fit` run: `(dev, optim, loader, total, epochs)`; the loader is seeded."
     dev = get_device(device); model.to(dev)
     check_fits(model, train_ds, dev)
     for ds in (eval_sets or {}).values(): check_fits(model, ds, dev)
-    optim = make_optimizer(list(params) if params is not None else list(model.parameters()), opt, lr, momentum, weight_decay)
+    optim = make_optimizer(list(params) if params is not None else list(model.parameters()), opt,
+                           lr, momentum, weight_decay)
     set_seed(seed)
     loader = make_loader(train_ds, bs=bs, shuffle=True, seed=seed)
     total = run_steps(len(train_ds), epochs, bs, max_steps, min_steps)
-    epochs = math.ceil(total / len(loader))          # more passes over small data when min_steps asks for them
-    hist, t0, step = History(), time.perf_counter(), 0
-    def _eval():
-        hist.evals.append({'step': step, **{n: evaluate(model, d, device=dev, limit=eval_limit) for n, d in (eval_sets or {}).items()}})
-    if eval_sets and eval_every: _eval()
+    epochs = math.ceil(total / len(loader))   # more passes over small data when min_steps asks
+    return dev, optim, loader, total, epochs
+
+# %% ../nbs/03_train.ipynb #bffc6bc0
+def _train_step(model, optim, xb, yb, dev, extra_loss, grad_clip, lr, step: int, epoch: int):
+    "One optimizer step on the batch `(xb, yb)`; returns its loss. A loss not finite stops the run."
+    xb, yb = xb.to(dev), torch.as_tensor(yb).to(dev)
+    loss = F.cross_entropy(model(xb), yb)
+    if extra_loss is not None: loss = loss + extra_loss(model)
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"the loss became {loss.item()} at step {step} (epoch {epoch}); "
+                                 "the run was stopped. Lower the learning rate "
+                                 f"(lr={lr}) or check the data for NaN/inf values.")
+    optim.zero_grad(set_to_none=True); loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_([p for g in optim.param_groups for p in g['params']],
+                                       grad_clip)
+    optim.step()
+    return loss
+
+# %% ../nbs/03_train.ipynb #e415aafd
+def _eval_all(model, eval_sets, dev, limit) -> dict:
+    "The accuracy of `model` on each of `eval_sets` (on its first `limit` items), by name."
+    return {n: evaluate(model, d, device=dev, limit=limit) for n, d in (eval_sets or {}).items()}
+
+# %% ../nbs/03_train.ipynb #b4b22565
+def _steps(model, optim, loader, total: int, epochs: int, dev, lr, hist, bar, extra_loss, grad_clip,
+           after_step, freeze_norm: bool):
+    "`total` steps in `epochs` passes over `loader`, each loss logged in `hist`; yields each step."
     model.train()
     if freeze_norm:
         for m in norm_layers(model): m.eval()
+    step = 0
+    for epoch in range(epochs):
+        for xb, yb in loader:
+            if step >= total: break
+            loss = _train_step(model, optim, xb, yb, dev, extra_loss, grad_clip, lr, step, epoch)
+            step += 1
+            if after_step is not None: after_step(model, step)
+            hist.losses.append(loss.item()); bar.update()
+            bar.set_postfix(loss=f'{loss.item():.3f}', refresh=False)
+            yield step                             # fit evaluates here
+            if freeze_norm:
+                for m in norm_layers(model): m.eval()
+
+# %% ../nbs/03_train.ipynb #564f928c
+def fit(model, train_ds, epochs: int = 1, lr: float = 1e-3, bs: int = 128, opt: str = 'adam',
+        momentum: float = 0.9, weight_decay: float = 0.0, params=None, seed: int = 0, device=None,
+        eval_sets: dict | None = None, eval_every: int | None = None, eval_limit: int | None = None,
+        max_steps: int | None = None, freeze_norm: bool = False, extra_loss=None, after_step=None,
+        grad_clip: float | None = None, progress: bool = True, desc: str = 'fit',
+        min_steps: int = 0) -> History:
+    "Train `model` on `train_ds`; returns a `History`. See the text above for the hooks."
+    check_fit_args(epochs, lr, bs, max_steps, opt, momentum, weight_decay, min_steps, seed,
+                   grad_clip, eval_every, eval_limit)
+    dev, optim, loader, total, epochs = _fit_setup(model, train_ds, eval_sets, params, opt, lr,
+        momentum, weight_decay, seed, device, bs, epochs, max_steps, min_steps)
+    hist, t0, step = History(), time.perf_counter(), 0
+    def _eval(): hist.evals.append({'step': step, **_eval_all(model, eval_sets, dev, eval_limit)})
+    if eval_sets and eval_every: _eval()
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=False)
     try:
-        for epoch in range(epochs):
-            for xb, yb in loader:
-                if step >= total: break
-                xb, yb = xb.to(dev), torch.as_tensor(yb).to(dev)
-                loss = F.cross_entropy(model(xb), yb)
-                if extra_loss is not None: loss = loss + extra_loss(model)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"the loss became {loss.item()} at step {step} (epoch {epoch}); the run was stopped. "
-                                             f"Lower the learning rate (lr={lr}) or check the data for NaN/inf values.")
-                optim.zero_grad(set_to_none=True); loss.backward()
-                if grad_clip: torch.nn.utils.clip_grad_norm_([p for g in optim.param_groups for p in g['params']], grad_clip)
-                optim.step(); step += 1
-                if after_step is not None: after_step(model, step)
-                hist.losses.append(loss.item()); bar.update(); bar.set_postfix(loss=f'{loss.item():.3f}', refresh=False)
-                if eval_sets and eval_every and step % eval_every == 0: _eval(); model.train()
-                if freeze_norm:
-                    for m in norm_layers(model): m.eval()
+        for step in _steps(model, optim, loader, total, epochs, dev, lr, hist, bar, extra_loss,
+                           grad_clip, after_step, freeze_norm):
+            if eval_sets and eval_every and step % eval_every == 0: _eval(); model.train()
     finally: bar.close()
     if eval_sets and (not hist.evals or hist.evals[-1]['step'] != step): _eval()
-    model.train()
-    hist.seconds = time.perf_counter() - t0
+    model.train(); hist.seconds = time.perf_counter() - t0
     return hist
 
 # %% ../nbs/03_train.ipynb #86947757
@@ -234,12 +329,16 @@ def _read_checkpoint(path) -> dict:
     if not path.is_file(): raise FileNotFoundError(f"no checkpoint at {path}")
     try: obj = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}). "
-                         "It may be truncated (an interrupted copy) or another kind of file; save it again with save_checkpoint.") from None
+        raise ValueError(f"{path} is not a readable checkpoint ({type(e).__name__}: "
+                         f"{(str(e).splitlines() or [''])[0][:200]}). It may be truncated (an "
+                         "interrupted copy) or another kind of file; save it again with "
+                         "save_checkpoint.") from None
     if not isinstance(obj, dict) or obj.get('format') != CKPT_FORMAT:
-        raise ValueError(f"{path} is not a dwm-tutorial checkpoint (no '{CKPT_FORMAT}' format tag); save models with save_checkpoint.")
+        raise ValueError(f"{path} is not a dwm-tutorial checkpoint (no '{CKPT_FORMAT}' format "
+                         "tag); save models with save_checkpoint.")
     return obj
 
+# %% ../nbs/03_train.ipynb #4ebb368a
 def load_checkpoint(path, model=None, device=None):
     "Load a checkpoint into `model` (or a model rebuilt from its config); returns `(model, meta)`."
     obj = _read_checkpoint(path)
@@ -248,13 +347,15 @@ def load_checkpoint(path, model=None, device=None):
     own = model.state_dict()
     cfg = getattr(model, 'config', None)
     if cfg is not None and obj['config'] and cfg != obj['config']:
-        raise ValueError(f"{path} was saved from {obj['config']} but the model is {cfg}: build the same architecture, "
-                         "or call load_checkpoint(path) without a model to rebuild it.")
+        raise ValueError(f"{path} was saved from {obj['config']} but the model is {cfg}: build the "
+                         "same architecture, or call load_checkpoint(path) without a model to "
+                         "rebuild it.")
     missing, extra = sorted(set(own) - set(sd)), sorted(set(sd) - set(own))
     bad = [k for k in set(own) & set(sd) if own[k].shape != sd[k].shape]
     if missing or extra or bad:
-        raise ValueError(f"{path} does not match {type(model).__name__}: missing {missing[:5]}, unexpected {extra[:5]}, "
-                         f"shape mismatch {bad[:5]}. It was saved from another architecture.")
+        raise ValueError(f"{path} does not match {type(model).__name__}: missing {missing[:5]}, "
+                         f"unexpected {extra[:5]}, shape mismatch {bad[:5]}. It was saved from "
+                         "another architecture.")
     model.load_state_dict(sd)
     return model.to(get_device(device)), obj['meta']
 
@@ -266,14 +367,16 @@ def in_checkout(folder) -> bool:
     return 'name = "dwm-tutorial"' in f.read_text(errors='replace')
 
 def cache_dir() -> Path:
-    "Where lessons keep trained models: the dwm-tutorial clone's `results/cache`, else the working folder's."
-    for p in (Path.cwd(), *Path.cwd().parents):      # a lesson in nbs/ of a clone: the clone's results/
+    """Where lessons keep trained models: the dwm-tutorial clone's `results/cache`, else the working
+    folder's."""
+    for p in (Path.cwd(), *Path.cwd().parents):  # a lesson in nbs/ of a clone: the clone's results/
         if in_checkout(p): return p / 'results' / 'cache'
     return Path('results') / 'cache'                 # an installed package, Colab, any other folder
 
 # %% ../nbs/03_train.ipynb #ea9818c2
-_KEY_FIT = ('bs', 'opt', 'momentum', 'weight_decay', 'max_steps', 'freeze_norm', 'grad_clip')   # fit's arguments that shape the model
-_HOOKS = ('params', 'extra_loss', 'after_step')                  # callables and tensors: no cache can tell two of them apart
+# fit's arguments that shape the model
+_KEY_FIT = ('bs', 'opt', 'momentum', 'weight_decay', 'max_steps', 'freeze_norm', 'grad_clip')
+_HOOKS = ('params', 'extra_loss', 'after_step')   # callables, tensors: no cache can tell them apart
 _OWN = ('model', 'train_ds', 'epochs', 'lr', 'seed', 'device', 'progress', 'desc', 'min_steps')
 _FIT_DEFAULTS = {k: p.default for k, p in inspect.signature(fit).parameters.items()}
 
@@ -283,25 +386,57 @@ def _model_config(model) -> dict:
     return {'class': f'{type(model).__module__}.{type(model).__qualname__}',
             'shapes': {k: list(v.shape) for k, v in model.state_dict().items()}}
 
-def source_key(train_ds, test_ds, model, epochs: int, lr: float, seed: int, min_steps: int, **fit_kw) -> dict:
-    "Everything that decides a trained source model: every training argument, None-valued ones too, the model's config, and a fingerprint of the training data. The test set is not part of it: one model serves every evaluation."
-    args = dict(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: fit_kw.get(k, _FIT_DEFAULTS[k]) for k in _KEY_FIT})
+# %% ../nbs/03_train.ipynb #9c63a273
+def source_key(train_ds, test_ds, model, epochs: int, lr: float, seed: int, min_steps: int,
+               **fit_kw) -> dict:
+    """Everything that decides a trained source model: every training argument, None-valued ones
+    too, the model's config, and a fingerprint of the training data. The test set is not part of
+    it: one model serves every evaluation."""
+    args = dict(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps,
+                **{k: fit_kw.get(k, _FIT_DEFAULTS[k]) for k in _KEY_FIT})
     return dict(args, n_train=len(train_ds), data=fingerprint(train_ds), model=_model_config(model))
 
 def _key_hash(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
-def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float = 1e-3, seed: int = 0,
-                 model_fn=None, device=None, progress: bool = True, min_steps: int = MIN_STEPS, fresh: bool = False, **fit_kw):
-    "Train (or load from `cache`) the source model; returns `(model, meta)` with its source test accuracy in `meta`. `fresh=True` retrains."
-    from dwm_tutorial.models import SmallCNN
+# %% ../nbs/03_train.ipynb #95bfe0cd
+def _check_source_args(cache, epochs, lr, seed, min_steps, fit_kw: dict):
+    "Raise a clear error for a `train_source` argument that is unknown, uncacheable or unworkable."
     unknown = sorted(set(fit_kw) - (set(_FIT_DEFAULTS) - set(_OWN)))
-    if unknown: raise TypeError(f"train_source() got unknown keyword argument(s): {', '.join(unknown)} (it passes on fit's arguments)")
+    if unknown: raise TypeError("train_source() got unknown keyword argument(s): "
+                                f"{', '.join(unknown)} (it passes on fit's arguments)")
     hooks = sorted(k for k in _HOOKS if fit_kw.get(k) is not None)
     if cache is not None and hooks:
-        raise ValueError(f"a cached source model cannot be keyed on {', '.join(hooks)}: pass cache=None to train with them")
-    check_fit_args(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps, **{k: v for k, v in fit_kw.items()
-                                                                           if k in inspect.signature(check_fit_args).parameters})
+        raise ValueError(f"a cached source model cannot be keyed on {', '.join(hooks)}: pass "
+                         "cache=None to train with them")
+    check_fit_args(epochs=epochs, lr=lr, seed=seed, min_steps=min_steps,
+                   **{k: v for k, v in fit_kw.items()
+                      if k in inspect.signature(check_fit_args).parameters})
+
+# %% ../nbs/03_train.ipynb #de8638e5
+def _cached_source(cache, want: dict, model, test_ds, dev):
+    "`(model, meta)` from `cache` if it holds the model `want` describes, else None (warns if bad)."
+    try:
+        # else: made with other settings or data
+        if _read_checkpoint(cache)['meta'].get('cache_key') == want['cache_key']:
+            model, meta = load_checkpoint(cache, model=copy.deepcopy(model), device=dev)
+            # reported on another test set
+            if test_ds is not None and meta.get('test_data') != fingerprint(test_ds):
+                meta = dict(meta, source_acc=evaluate(model, test_ds),
+                            test_data=fingerprint(test_ds))
+            return model, meta
+    except (ValueError, RuntimeError, KeyError, TypeError) as e:
+        warnings.warn(f"the cached source model {cache} could not be used ({e}); training it again "
+                      "and replacing the file", stacklevel=3)
+
+# %% ../nbs/03_train.ipynb #523680cd
+def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float = 1e-3,
+                 seed: int = 0, model_fn=None, device=None, progress: bool = True,
+                 min_steps: int = MIN_STEPS, fresh: bool = False, **fit_kw):
+    """Train (or load from `cache`) the source model; returns `(model, meta)` with its source test
+    accuracy in `meta`. `fresh=True` retrains."""
+    from dwm_tutorial.models import SmallCNN
+    _check_source_args(cache, epochs, lr, seed, min_steps, fit_kw)
     dev = get_device(device)
     if cache is not None: writable_folder(Path(cache).parent, 'cache folder')
     set_seed(seed)
@@ -309,16 +444,12 @@ def train_source(train_ds, test_ds=None, cache=None, epochs: int = 2, lr: float 
     key = source_key(train_ds, test_ds, model, epochs, lr, seed, min_steps, **fit_kw)
     want = dict({k: v for k, v in key.items() if k != 'model'}, cache_key=_key_hash(key))
     if cache is not None and Path(cache).is_file() and not fresh:
-        try:
-            if _read_checkpoint(cache)['meta'].get('cache_key') == want['cache_key']:     # else: made with other settings or data
-                model, meta = load_checkpoint(cache, model=copy.deepcopy(model), device=dev)
-                if test_ds is not None and meta.get('test_data') != fingerprint(test_ds):   # reported on another test set
-                    meta = dict(meta, source_acc=evaluate(model, test_ds), test_data=fingerprint(test_ds))
-                return model, meta
-        except (ValueError, RuntimeError, KeyError, TypeError) as e:
-            warnings.warn(f"the cached source model {cache} could not be used ({e}); training it again and replacing the file", stacklevel=2)
-    h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=dev, progress=progress, desc='source', min_steps=min_steps, **fit_kw)
+        cached = _cached_source(cache, want, model, test_ds, dev)
+        if cached is not None: return cached
+    h = fit(model, train_ds, epochs=epochs, lr=lr, seed=seed, device=dev, progress=progress,
+            desc='source', min_steps=min_steps, **fit_kw)
     meta = dict(want, seconds=round(h.seconds, 2))
-    if test_ds is not None: meta.update(source_acc=evaluate(model, test_ds), test_data=fingerprint(test_ds))
+    if test_ds is not None:
+        meta.update(source_acc=evaluate(model, test_ds), test_data=fingerprint(test_ds))
     if cache is not None: save_checkpoint(model, cache, **meta)
     return model, meta
