@@ -21,30 +21,40 @@ __all__ = ['METHODS', 'CONTROLS', 'LEARNED', 'DEFAULTS', 'SAMPLE', 'noise_seed',
            'learn_masks', 'plot_layer_density', 'show_mask']
 
 # %% ../nbs/02_masks.ipynb #a7c26215
-METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'global_magnitude', 'magnitude_retrain', 'random', 'fixed')
-CONTROLS = ('magnitude', 'global_magnitude', 'magnitude_retrain', 'random')      # fixed masks, not learned
+METHODS = ('ste', 'gumbel', 'topk', 'magnitude', 'global_magnitude', 'magnitude_retrain', 'random',
+           'fixed')
+# the controls: fixed masks, not learned
+CONTROLS = ('magnitude', 'global_magnitude', 'magnitude_retrain', 'random')
 LEARNED = ('ste', 'gumbel', 'topk')
+# ramp: the fraction of a mask run spent reaching the target sparsity
 DEFAULTS = dict(ste=dict(init=1e-2, threshold=5e-3, lr=1e-4, penalty=1e-6, ramp=0.6),
-                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, lr_short=0.3, penalty=1e-6, grad_clip=1.0, ramp=0.6),
-                topk=dict(lr=1e-2, ramp=0.3))      # ramp: the fraction of a mask run spent reaching the target sparsity
-SAMPLE = 16_384          # above this many scores, training-time cuts are estimated from an even sample
+                gumbel=dict(init=2.0, tau=1.0, lr=1e-2, lr_short=0.3, penalty=1e-6, grad_clip=1.0,
+                            ramp=0.6),
+                topk=dict(lr=1e-2, ramp=0.3))
+SAMPLE = 16_384    # above this many scores, training-time cuts are estimated from an even sample
 
+# %% ../nbs/02_masks.ipynb #90eb7f13
 def _keep_top(values: torch.Tensor, density: float) -> torch.Tensor:
-    "0/1 mask keeping the `round(density * n)` largest `values` (exactly that many, ties broken by topk)."
+    """0/1 mask keeping the `round(density * n)` largest `values` (exactly that many, ties broken
+    by topk)."""
     n = values.numel(); k = int(round(density * n))
     m = torch.zeros(n, device=values.device, dtype=values.dtype)
     if k > 0: m[torch.topk(values.flatten(), k, sorted=False).indices] = 1
     return m.view_as(values)
 
+# %% ../nbs/02_masks.ipynb #2aa94273
 def _global_top(values: dict, density: float) -> dict:
-    "`_keep_top` over all tensors of `values` at once: one cut across layers, returned split back per layer."
+    """`_keep_top` over all tensors of `values` at once: one cut across layers, returned split back
+    per layer."""
     flat = _keep_top(torch.cat([v.flatten() for v in values.values()]), density)
     out, i = {}, 0
     for n, v in values.items(): out[n] = flat[i:i + v.numel()].view_as(v).bool(); i += v.numel()
     return out
 
+# %% ../nbs/02_masks.ipynb #205e4be1
 def _cut(values: torch.Tensor, density: float) -> torch.Tensor:
-    "The value `v` such that about a `density` fraction of `values` is >= v (from an even sample of at most `SAMPLE` values)."
+    """The value `v` such that about a `density` fraction of `values` is >= v (from an even sample
+    of at most `SAMPLE` values)."""
     flat = values.detach().flatten()
     if flat.numel() > SAMPLE: flat = flat[::flat.numel() // SAMPLE]
     k = min(flat.numel(), max(1, int(round(density * flat.numel()))))
@@ -52,84 +62,118 @@ def _cut(values: torch.Tensor, density: float) -> torch.Tensor:
 
 # %% ../nbs/02_masks.ipynb #13011849
 class _GumbelSample(torch.autograd.Function):
-    "Hard Gumbel-sigmoid sample `1[l + noise > t]`; backward: the derivative of `sigmoid((l - t + noise) / tau)`."
+    """Hard Gumbel-sigmoid sample `1[l + noise > t]`; backward: the derivative of
+    `sigmoid((l - t + noise) / tau)`."""
     @staticmethod
     def forward(ctx, s, noise, threshold, tau):
         z = noise + s                                          # l + logistic noise
         ctx.save_for_backward(z, threshold); ctx.tau = tau
-        return torch.gt(z, threshold, out=torch.empty_like(z))   # 0./1. written straight into a float tensor
+        # 0./1. written straight into a float tensor
+        return torch.gt(z, threshold, out=torch.empty_like(z))
 
     @staticmethod
     def backward(ctx, g):
         z, t = ctx.saved_tensors
-        x = z.sub_(t)                                          # z is not needed again: reuse its memory
+        x = z.sub_(t)                                    # z is not needed again: reuse its memory
         if ctx.tau != 1: x.div_(ctx.tau)
         grad = torch.ops.aten.sigmoid_backward(g, x.sigmoid_())      # g * p * (1 - p), one pass
         return (grad if ctx.tau == 1 else grad.div_(ctx.tau)), None, None, None
 
+# %% ../nbs/02_masks.ipynb #8707cd1b
 def _logistic(n: int, device, generator=None) -> torch.Tensor:
-    "`n` independent logistic samples `log u - log(1 - u)` (u = 0 gives -inf: never kept, zero gradient)."
+    """`n` independent logistic samples `log u - log(1 - u)` (u = 0 gives -inf: never kept, zero
+    gradient)."""
     return torch.rand(n, device=device, generator=generator).logit_()
 
+# %% ../nbs/02_masks.ipynb #0ecb8063
 def noise_seed(seed: int, layer: int) -> int:
-    "The seed of layer number `layer`'s Gumbel noise in a run seeded with `seed` (one stream per run and layer)."
+    """The seed of layer number `layer`'s Gumbel noise in a run seeded with `seed` (one stream per
+    run and layer)."""
     return (int(seed) * 1_000_003 + int(layer)) % 2**63
 
+# %% ../nbs/02_masks.ipynb #c85c0100
+def _init_mask(P, weight: torch.Tensor, init, sparsity, seed, mask, threshold):
+    "Give the new `WeightMask` `P` its scores (with their `init`) or its fixed mask for `weight`."
+    P.was_trainable = weight.requires_grad
+    w, method = weight.detach(), P.method
+    P.init = DEFAULTS.get(method, {}).get('init') if init is None else init
+    if method in ('ste', 'gumbel'):
+        P.scores = nn.Parameter(torch.full_like(w, P.init))
+        t = threshold if method == 'ste' else 0.0
+        P.register_buffer('threshold', torch.tensor(t, device=w.device))
+    elif method == 'topk':              # start from the magnitude mask
+        P.scores = nn.Parameter(w.abs() / (w.abs().mean() + 1e-12))
+    elif method in ('magnitude', 'magnitude_retrain'):
+        P.register_buffer('fixed', _keep_top(w.abs(), 1 - sparsity))
+    elif method == 'random':
+        g = torch.Generator().manual_seed(seed)
+        r = torch.rand(w.shape, generator=g).to(w.device)
+        P.register_buffer('fixed', _keep_top(r, 1 - sparsity))
+    elif method in ('fixed', 'global_magnitude'):
+        P.register_buffer('fixed', mask.to(w.device, w.dtype))
+
+# %% ../nbs/02_masks.ipynb #0ffcde6a
+def _hard(P) -> torch.Tensor:
+    "`WeightMask.hard`: the fixed mask, `topk`'s top scores, or the scores at the threshold."
+    if not hasattr(P, 'scores'): return P.fixed
+    s = P.scores.detach()
+    if P.method == 'topk': return _keep_top(s, 1 - P.sparsity)
+    return (s >= P.threshold).to(s.dtype)
+
+# %% ../nbs/02_masks.ipynb #2e5a93fb
+def _forward_mask(P) -> torch.Tensor:
+    "`WeightMask.mask`: the hard mask, or in training a Gumbel sample or a straight-through mask."
+    if not hasattr(P, 'scores'): return P.fixed
+    s = P.scores
+    if not P.training: return P.hard()
+    if P.method == 'gumbel': return _GumbelSample.apply(s, P.noise(), P.threshold, P.tau)
+    if P.method == 'topk' and s.numel() > SAMPLE:
+        h = (s.detach() >= _cut(s, 1 - P.sparsity)).to(s.dtype)
+    else: h = P.hard()
+    return h + s - s.detach()
+
+# %% ../nbs/02_masks.ipynb #ae29bd67
+def _pool_noise(P) -> torch.Tensor:
+    "`WeightMask.noise`: `n` samples of `P`'s pool of `2n`, drawn from its own generators."
+    s = P.scores; n = s.numel()
+    pool, gens = getattr(P, '_pool', None), getattr(P, '_gens', None)
+    if gens is None or gens[0].device != s.device:
+        g = torch.Generator(device=s.device).manual_seed(P.noise_seed)
+        cpu = g if s.device.type == 'cpu' else torch.Generator().manual_seed(P.noise_seed)
+        gens = P._gens = (g, cpu)
+        pool = None
+    dev, cpu = gens
+    if pool is None or pool.numel() != 2 * n: pool = P._pool = _logistic(2 * n, s.device, dev)
+    else:
+        c = max(1, n // 8); a = int(torch.randint(0, 2 * n - c + 1, (), generator=cpu))
+        pool[a:a + c] = _logistic(c, s.device, dev)
+    o = int(torch.randint(0, n + 1, (), generator=cpu))
+    return pool[o:o + n].view_as(s)
+
+# %% ../nbs/02_masks.ipynb #fdeda1d5
 class WeightMask(nn.Module):
     "Parametrization `W -> W * m` for one weight tensor; `m` is computed from scores by `method`."
-    def __init__(self, weight: torch.Tensor, method: str, sparsity: float | None = None, seed: int = 0,
-                 mask: torch.Tensor | None = None, init: float | None = None, threshold: float = 5e-3, tau: float = 1.0):
+    def __init__(self, weight: torch.Tensor, method: str, sparsity: float | None = None,
+                 seed: int = 0, mask: torch.Tensor | None = None, init: float | None = None,
+                 threshold: float = 5e-3, tau: float = 1.0):
         super().__init__()
         self.method, self.sparsity, self.tau, self.noise_seed = method, sparsity, tau, seed
-        self.was_trainable = weight.requires_grad
-        w = weight.detach()
-        self.init = DEFAULTS.get(method, {}).get('init') if init is None else init
-        if method in ('ste', 'gumbel'):
-            self.scores = nn.Parameter(torch.full_like(w, self.init))
-            self.register_buffer('threshold', torch.tensor(threshold if method == 'ste' else 0.0, device=w.device))
-        elif method == 'topk': self.scores = nn.Parameter(w.abs() / (w.abs().mean() + 1e-12))   # start from the magnitude mask
-        elif method in ('magnitude', 'magnitude_retrain'): self.register_buffer('fixed', _keep_top(w.abs(), 1 - sparsity))
-        elif method == 'random':
-            g = torch.Generator().manual_seed(seed)
-            self.register_buffer('fixed', _keep_top(torch.rand(w.shape, generator=g).to(w.device), 1 - sparsity))
-        elif method in ('fixed', 'global_magnitude'): self.register_buffer('fixed', mask.to(w.device, w.dtype))
-
+        _init_mask(self, weight, init, sparsity, seed, mask, threshold)
     def hard(self) -> torch.Tensor:
         "The binary mask as used at evaluation time."
-        if not hasattr(self, 'scores'): return self.fixed
-        s = self.scores.detach()
-        if self.method == 'topk': return _keep_top(s, 1 - self.sparsity)
-        return (s >= self.threshold).to(s.dtype)
-
+        return _hard(self)
     def mask(self) -> torch.Tensor:
         "The mask used in the forward pass (straight-through in training)."
-        if not hasattr(self, 'scores'): return self.fixed
-        s = self.scores
-        if not self.training: return self.hard()
-        if self.method == 'gumbel': return _GumbelSample.apply(s, self.noise(), self.threshold, self.tau)
-        if self.method == 'topk' and s.numel() > SAMPLE: h = (s.detach() >= _cut(s, 1 - self.sparsity)).to(s.dtype)
-        else: h = self.hard()
-        return h + s - s.detach()
-
+        return _forward_mask(self)
     def reset_noise(self, seed: int):
-        "Start this mask's noise afresh from `seed`: the pool is drawn at the next training step, from generators of its own."
+        """Start this mask's noise afresh from `seed`: the pool is drawn at the next training step,
+        from generators of its own."""
         self.noise_seed, self._pool, self._gens = int(seed), None, None
-
     def noise(self) -> torch.Tensor:
-        "This step's logistic noise, one independent sample per score, read from a pool of `2n` at a random offset; an eighth of the pool is redrawn every step. Every draw comes from this mask's own generators (seeded by `noise_seed`), never the global RNG."
-        s = self.scores; n = s.numel(); pool, gens = getattr(self, '_pool', None), getattr(self, '_gens', None)
-        if gens is None or gens[0].device != s.device:
-            g = torch.Generator(device=s.device).manual_seed(self.noise_seed)
-            gens = self._gens = (g, g if s.device.type == 'cpu' else torch.Generator().manual_seed(self.noise_seed))
-            pool = None
-        dev, cpu = gens
-        if pool is None or pool.numel() != 2 * n: pool = self._pool = _logistic(2 * n, s.device, dev)
-        else:
-            c = max(1, n // 8); a = int(torch.randint(0, 2 * n - c + 1, (), generator=cpu))
-            pool[a:a + c] = _logistic(c, s.device, dev)
-        o = int(torch.randint(0, n + 1, (), generator=cpu))
-        return pool[o:o + n].view_as(s)
-
+        """This step's logistic noise, one independent sample per score, read from a pool of `2n`
+        at a random offset; an eighth of the pool is redrawn every step. Every draw comes from this
+        mask's own generators (seeded by `noise_seed`), never the global RNG."""
+        return _pool_noise(self)
     def forward(self, W): return W * self.mask()
 
 # %% ../nbs/02_masks.ipynb #7632f76c
@@ -139,54 +183,101 @@ def maskable_layers(model: nn.Module, layers=None, include_head: bool = False) -
     out = []
     for n, m in model.named_modules():
         if not isinstance(m, (nn.Linear, nn.Conv2d)) or n == head: continue
-        if layers is None or (callable(layers) and layers(n, m)) or (isinstance(layers, str) and re.search(layers, n)): out.append(n)
+        if (layers is None or (callable(layers) and layers(n, m))
+                or (isinstance(layers, str) and re.search(layers, n))): out.append(n)
     return out
 
 def masked_layers(model: nn.Module) -> dict[str, WeightMask]:
     "`{layer name: WeightMask}` for every masked layer of `model`."
     return {n: m.parametrizations.weight[0] for n, m in model.named_modules()
-            if parametrize.is_parametrized(m, 'weight') and isinstance(m.parametrizations.weight[0], WeightMask)}
+            if parametrize.is_parametrized(m, 'weight')
+            and isinstance(m.parametrizations.weight[0], WeightMask)}
 
 # %% ../nbs/02_masks.ipynb #d04644e5
 def _check_sparsity(sparsity, required):
+    "Raise a ValueError unless `sparsity` is in [0, 1), or None where it is not `required`."
     if sparsity is None:
-        if required: raise ValueError("this method needs sparsity= (the fraction of weights set to 0), a number in [0, 1)")
+        if required:
+            raise ValueError("this method needs sparsity= (the fraction of weights set to 0), "
+                             "a number in [0, 1)")
         return
     if not isinstance(sparsity, (int, float)) or not 0 <= sparsity < 1:
-        raise ValueError(f"sparsity must be in [0, 1) (the fraction of masked weights set to 0), got {sparsity!r}")
+        raise ValueError("sparsity must be in [0, 1) (the fraction of masked weights set to 0), "
+                         f"got {sparsity!r}")
 
-def add_masks(model: nn.Module, method: str = 'topk', sparsity: float | None = None, layers=None, include_head: bool = False,
-              seed: int = 0, masks: dict | None = None, penalty: float | None = None, tau: float = 1.0,
-              threshold: float = 5e-3, init: float | None = None) -> list[str]:
-    "Mask the weights of `model`'s layers with `method`; returns the masked layer names. See the text above."
-    if method not in METHODS: raise ValueError(f"unknown mask method {method!r}; known methods: {', '.join(METHODS)}")
-    if method == 'fixed' and masks is None: raise ValueError("method 'fixed' applies given masks: pass masks={layer name: bool tensor}")
+# %% ../nbs/02_masks.ipynb #70b78d03
+def _check_add_args(model, method, sparsity, masks, tau, penalty):
+    "Raise a ValueError for an argument of `add_masks` it cannot use, or a model that has masks."
+    if method not in METHODS:
+        raise ValueError(f"unknown mask method {method!r}; known methods: {', '.join(METHODS)}")
+    if method == 'fixed' and masks is None:
+        raise ValueError("method 'fixed' applies given masks: pass masks={layer name: bool tensor}")
     if masked_layers(model):
-        raise ValueError(f"the model already has a mask ({getattr(model, 'mask_config', {}).get('method', 'other')!r} masks on "
-                         f"{len(masked_layers(model))} layer(s)): one add_masks call per model; call remove_masks(model) first")
+        raise ValueError("the model already has a mask ("
+                         f"{getattr(model, 'mask_config', {}).get('method', 'other')!r} masks on "
+                         f"{len(masked_layers(model))} layer(s)): one add_masks call per model; "
+                         "call remove_masks(model) first")
     _check_sparsity(sparsity, required=method in ('topk',) + CONTROLS)
     if tau <= 0: raise ValueError(f"the Gumbel temperature tau must be > 0, got {tau}")
     if penalty is not None and penalty < 0: raise ValueError(f"penalty must be >= 0, got {penalty}")
+
+# %% ../nbs/02_masks.ipynb #311aaf9e
+def _check_layers(model, names, mods, masks):
+    "Raise a ValueError unless every layer in `names` exists, has no mask yet and fits its mask."
+    for n in names:
+        if n not in mods:
+            raise ValueError(f"the masks name a layer {n!r} that {type(model).__name__} "
+                             "does not have")
+        if parametrize.is_parametrized(mods[n], 'weight'):
+            raise ValueError(f"layer {n!r} already has a mask; call remove_masks(model) first")
+        if masks is None or n not in masks: continue
+        if tuple(masks[n].shape) != tuple(mods[n].weight.shape):
+            raise ValueError(f"the mask for {n!r} has shape {tuple(masks[n].shape)} but the "
+                             f"layer's weight is {tuple(mods[n].weight.shape)}: the masks do not "
+                             "fit this model")
+
+# %% ../nbs/02_masks.ipynb #80191d2e
+def _layer_names(model, layers, include_head, masks) -> list:
+    "The layers `add_masks` masks: those of `masks`, or else the maskable layers; never none."
     names = maskable_layers(model, layers, include_head) if masks is None else list(masks)
-    if not names: raise ValueError(f"no maskable layer (nn.Linear/nn.Conv2d{'' if include_head else ', head excluded'}) matches layers={layers!r} in {type(model).__name__}")
+    if not names:
+        raise ValueError("no maskable layer (nn.Linear/nn.Conv2d"
+                         f"{'' if include_head else ', head excluded'}) matches layers={layers!r} "
+                         f"in {type(model).__name__}")
+    return names
+
+# %% ../nbs/02_masks.ipynb #2e81443a
+def _mask_layer(layer, P):
+    "Register the `WeightMask` `P` on `layer.weight`, and freeze the original weight."
+    # register_parametrization evaluates P once: in eval mode, so no noise is drawn then
+    P.train(False)
+    parametrize.register_parametrization(layer, 'weight', P)
+    P.train(layer.training)
+    layer.parametrizations.weight.original.requires_grad_(False)
+
+# %% ../nbs/02_masks.ipynb #ab0a7673
+def add_masks(model: nn.Module, method: str = 'topk', sparsity: float | None = None, layers=None,
+              include_head: bool = False, seed: int = 0, masks: dict | None = None,
+              penalty: float | None = None, tau: float = 1.0, threshold: float = 5e-3,
+              init: float | None = None) -> list[str]:
+    """Mask the weights of `model`'s layers with `method`; returns the masked layer names. See the
+    text above."""
+    _check_add_args(model, method, sparsity, masks, tau, penalty)
+    names = _layer_names(model, layers, include_head, masks)
     mods = dict(model.named_modules())
     if method == 'global_magnitude' and masks is None:     # one magnitude cut across all layers
-        masks = _global_top({n: mods[n].weight.detach().abs() for n in names if n in mods}, 1 - sparsity)
-    for n in names:
-        if n not in mods: raise ValueError(f"the masks name a layer {n!r} that {type(model).__name__} does not have")
-        if parametrize.is_parametrized(mods[n], 'weight'): raise ValueError(f"layer {n!r} already has a mask; call remove_masks(model) first")
-        if masks is not None and n in masks and tuple(masks[n].shape) != tuple(mods[n].weight.shape):
-            raise ValueError(f"the mask for {n!r} has shape {tuple(masks[n].shape)} but the layer's weight is {tuple(mods[n].weight.shape)}: the masks do not fit this model")
+        masks = _global_top({n: mods[n].weight.detach().abs() for n in names if n in mods},
+                            1 - sparsity)
+    _check_layers(model, names, mods, masks)
     for i, n in enumerate(names):
         layer = mods[n]
-        P = WeightMask(layer.weight, method, sparsity, noise_seed(seed, i) if method == 'gumbel' else seed + i,
-                       None if masks is None else masks[n], init, threshold, tau)
-        P.train(False)          # register_parametrization evaluates P once: in eval mode, so no noise is drawn then
-        parametrize.register_parametrization(layer, 'weight', P)
-        P.train(layer.training)
-        layer.parametrizations.weight.original.requires_grad_(False)
-    model.mask_config = dict(method=method, sparsity=sparsity, penalty=DEFAULTS.get(method, {}).get('penalty') if penalty is None else penalty,
-                             tau=tau, threshold=threshold, layers=names)
+        s = noise_seed(seed, i) if method == 'gumbel' else seed + i     # layer i's mask seed
+        P = WeightMask(layer.weight, method, sparsity, s, None if masks is None else masks[n], init,
+                       threshold, tau)
+        _mask_layer(layer, P)
+    penalty = DEFAULTS.get(method, {}).get('penalty') if penalty is None else penalty
+    model.mask_config = dict(method=method, sparsity=sparsity, penalty=penalty, tau=tau,
+                             threshold=threshold, layers=names)
     return names
 
 # %% ../nbs/02_masks.ipynb #f120a888
@@ -202,16 +293,20 @@ def layer_density(masks_or_model) -> dict[str, float]:
 def density(masks_or_model) -> float:
     "Fraction of all masked weights that are kept."
     masks = get_masks(masks_or_model) if isinstance(masks_or_model, nn.Module) else masks_or_model
-    return sum(m.sum().item() for m in masks.values()) / max(1, sum(m.numel() for m in masks.values()))
+    kept = sum(m.sum().item() for m in masks.values())
+    return kept / max(1, sum(m.numel() for m in masks.values()))
 
 def sparsity(masks_or_model) -> float:
     "Fraction of all masked weights set to 0 (= 1 - density)."
     return 1 - density(masks_or_model)
 
+# %% ../nbs/02_masks.ipynb #961ad257
 def mask_iou(a: dict, b: dict) -> float:
     "Intersection over union of the kept weights of two mask dicts over the same layers."
-    if set(a) != set(b): raise ValueError(f"the masks cover different layers: {sorted(set(a) ^ set(b))}")
-    inter = sum((a[n] & b[n]).sum().item() for n in a); union = sum((a[n] | b[n]).sum().item() for n in a)
+    if set(a) != set(b):
+        raise ValueError(f"the masks cover different layers: {sorted(set(a) ^ set(b))}")
+    inter = sum((a[n] & b[n]).sum().item() for n in a)
+    union = sum((a[n] | b[n]).sum().item() for n in a)
     return inter / union if union else 1.0
 
 # %% ../nbs/02_masks.ipynb #1a3f95a5
@@ -223,16 +318,20 @@ def pack_masks(masks: dict) -> dict:
     for n, m in masks.items():
         flat = m.detach().flatten().bool().cpu()
         flat = torch.cat([flat, flat.new_zeros((-len(flat)) % 8)])
-        out[n] = {'shape': list(m.shape), 'bits': (flat.view(-1, 8).to(torch.uint8) * _BITS).sum(1).to(torch.uint8)}
+        bits = (flat.view(-1, 8).to(torch.uint8) * _BITS).sum(1).to(torch.uint8)
+        out[n] = {'shape': list(m.shape), 'bits': bits}
     return out
 
+# %% ../nbs/02_masks.ipynb #a57f2aec
 def unpack_masks(packed: dict) -> dict:
     "Inverse of `pack_masks`."
     out = {}
     for n, p in packed.items():
         bits = (p['bits'].unsqueeze(1) & _BITS).ne(0).flatten()
         numel = math.prod(p['shape'])
-        if len(bits) < numel: raise ValueError(f"packed mask {n!r} holds {len(bits)} bits, its shape {p['shape']} needs {numel}")
+        if len(bits) < numel:
+            raise ValueError(f"packed mask {n!r} holds {len(bits)} bits, its shape {p['shape']} "
+                             f"needs {numel}")
         out[n] = bits[:numel].view(p['shape'])
     return out
 
@@ -257,32 +356,42 @@ def remove_masks(model, bake: bool = False):
 
 # %% ../nbs/02_masks.ipynb #e06fdcae
 def scheduled_density(step: int, n_steps: int, target: float, ramp: float = 0.6) -> float:
-    "Density asked for after `step` of `n_steps`: from 1 down to `target` along a cubic over the first `ramp` of the run, then held."
+    """Density asked for after `step` of `n_steps`: from 1 down to `target` along a cubic over the
+    first `ramp` of the run, then held."""
     t = min(1.0, step / max(1.0, ramp * n_steps))
     return target + (1 - target) * (1 - t) ** 3
 
+# %% ../nbs/02_masks.ipynb #6c1b7bfb
+def _exact_cut(Ps: list, density: float, n: int) -> torch.Tensor:
+    "The score keeping exactly `round(density * n)` of the `n` scores of `Ps` (ties move below it)."
+    flat = torch.cat([P.scores.detach().flatten() for P in Ps])
+    k = int(round(density * n))
+    keep = torch.zeros(n, dtype=torch.bool, device=flat.device)
+    if k > 0: keep[torch.topk(flat, k, sorted=False).indices] = True
+    cut = flat[keep].min() if k > 0 else flat.max() + 1
+    i = 0
+    with torch.no_grad():
+        for P in Ps:      # break ties at the cut: the weights topk left out move just below it
+            kp = keep[i:i + P.scores.numel()].view_as(P.scores); i += P.scores.numel()
+            low = torch.nextafter(cut, torch.tensor(-math.inf, device=cut.device))
+            P.scores.copy_(torch.where(~kp & (P.scores >= cut), low, P.scores))
+    return cut
+
+# %% ../nbs/02_masks.ipynb #30c3ebcd
 def set_cut(masks: dict, density: float, exact: bool = False) -> float:
-    "Move the threshold of every `ste`/`gumbel` mask in `masks` to the global score that keeps `density` of all their weights."
+    """Move the threshold of every `ste`/`gumbel` mask in `masks` to the global score that keeps
+    `density` of all their weights."""
     Ps = [P for P in masks.values() if P.method in ('ste', 'gumbel')]
     n = sum(P.scores.numel() for P in Ps)
-    if exact:
-        flat = torch.cat([P.scores.detach().flatten() for P in Ps])
-        k = int(round(density * n))
-        keep = torch.zeros(n, dtype=torch.bool, device=flat.device)
-        if k > 0: keep[torch.topk(flat, k, sorted=False).indices] = True
-        cut = flat[keep].min() if k > 0 else flat.max() + 1
-        i = 0
-        with torch.no_grad():
-            for P in Ps:      # break ties at the cut: the weights topk left out move just below it
-                kp = keep[i:i + P.scores.numel()].view_as(P.scores); i += P.scores.numel()
-                low = torch.nextafter(cut, torch.tensor(-math.inf, device=cut.device))
-                P.scores.copy_(torch.where(~kp & (P.scores >= cut), low, P.scores))
+    if exact: cut = _exact_cut(Ps, density, n)
     else:
-        step = max(1, n // SAMPLE)      # the same stride in every layer: the sample is proportional to layer size
+        # the same stride in every layer: the sample is proportional to layer size
+        step = max(1, n // SAMPLE)
         cut = _cut(torch.cat([P.scores.detach().flatten()[::step] for P in Ps]), density)
     for P in Ps: P.threshold.fill_(cut.item())
     return cut.item()
 
+# %% ../nbs/02_masks.ipynb #7b23ac79
 def penalty_term(model) -> torch.Tensor:
     "The unweighted sparsity penalty of `model`'s learned masks: Σ|s| (ste) or Σ l (gumbel)."
     out = 0.
@@ -291,86 +400,139 @@ def penalty_term(model) -> torch.Tensor:
         elif P.method == 'gumbel': out = out + P.scores.sum()
     return out
 
+# %% ../nbs/02_masks.ipynb #0f3d624b
 def mask_lr(method: str, n_steps: int) -> float:
-    "Default learning rate of `method`'s scores for a run of `n_steps`: the reference one, or for Gumbel logits `lr_short` at `MIN_STEPS` falling as 1/sqrt(steps), whichever is larger."
+    """Default learning rate of `method`'s scores for a run of `n_steps`: the reference one, or for
+    Gumbel logits `lr_short` at `MIN_STEPS` falling as 1/sqrt(steps), whichever is larger."""
     d = DEFAULTS[method]
     return max(d['lr'], d.get('lr_short', 0.0) * math.sqrt(MIN_STEPS / max(1, n_steps)))
 
 # %% ../nbs/02_masks.ipynb #4870f50f
 @dataclass
 class MaskRun:
-    "What `learn_masks` did: the sparsity asked for and reached, per-layer density, the density schedule, the history."
+    """What `learn_masks` did: the sparsity asked for and reached, per-layer density, the density
+    schedule, the history."""
     method: str
     target_sparsity: float | None
     sparsity: float
     layer_density: dict
     steps: int = 0
-    schedule: list = field(default_factory=list)     # (step, scheduled density, threshold or None for topk), when a target is set
+    # (step, scheduled density, threshold or None for topk), when a target is set
+    schedule: list = field(default_factory=list)
     history: object = None
 
-def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 128, seed: int = 0, device=None,
-                max_steps: int | None = None, min_steps: int = MIN_STEPS, ramp: float | None = None, eval_sets=None,
-                eval_every=None, progress: bool = True, train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
-    "Train the masks of `model` (added with `add_masks`) on `ds`; only the scores change (and, if `train_other`, the unmasked parameters)."
-    check_fit_args(epochs=epochs, lr=1e-3 if lr is None else lr, bs=bs, max_steps=max_steps, min_steps=min_steps, seed=seed, eval_every=eval_every)
+# %% ../nbs/02_masks.ipynb #0e445e59
+def _learn_args(model, ramp, other_lr) -> tuple:
+    "Check `learn_masks`'s arguments; the masks of `model`, their config, method and ramp."
     if ramp is not None and not (isinstance(ramp, (int, float)) and 0 < ramp <= 1):
-        raise ValueError(f"ramp is the fraction of the run spent reaching the target sparsity, in (0, 1]; got {ramp!r}")
-    if not (isinstance(other_lr, (int, float)) and other_lr > 0 and math.isfinite(other_lr)): raise ValueError(f"other_lr must be a positive number, got {other_lr!r}")
+        raise ValueError("ramp is the fraction of the run spent reaching the target sparsity, "
+                         f"in (0, 1]; got {ramp!r}")
+    if not (isinstance(other_lr, (int, float)) and other_lr > 0 and math.isfinite(other_lr)):
+        raise ValueError(f"other_lr must be a positive number, got {other_lr!r}")
     masks = masked_layers(model)
-    if not masks: raise ValueError("the model has no masks: call add_masks(model, method, ...) first")
+    if not masks:
+        raise ValueError("the model has no masks: call add_masks(model, method, ...) first")
     cfg = model.mask_config; method = cfg['method']
-    if method not in LEARNED: raise ValueError(f"{method!r} masks are fixed, there is nothing to learn; use one of {LEARNED}")
+    if method not in LEARNED:
+        raise ValueError(f"{method!r} masks are fixed, there is nothing to learn; "
+                         f"use one of {LEARNED}")
     ramp = DEFAULTS[method]['ramp'] if ramp is None else ramp
-    if not 0 < ramp <= 1: raise ValueError(f"ramp is the fraction of the run spent reaching the target sparsity, in (0, 1]; got {ramp}")
+    if not 0 < ramp <= 1:
+        raise ValueError("ramp is the fraction of the run spent reaching the target sparsity, "
+                         f"in (0, 1]; got {ramp}")
+    return masks, cfg, method, ramp
+
+# %% ../nbs/02_masks.ipynb #c5cad181
+def _param_groups(model, masks, lr, train_other, other_lr) -> tuple:
+    "The optimizer's parameter groups (the scores; the others if `train_other`), and the others."
     scores = [P.scores for P in masks.values()]
     others = [p for p in model.parameters() if p.requires_grad and all(p is not s for s in scores)]
-    n_steps = run_steps(len(ds), epochs, bs, max_steps, min_steps)
-    lr = lr or mask_lr(method, n_steps)
-    groups = [{'params': scores, 'lr': lr}] + ([{'params': others, 'lr': other_lr}] if train_other and others else [])
-    target = cfg['sparsity']
-    runs = MaskRun(method, cfg['sparsity'], 0.0, {}, n_steps)
-    def after_step(m, step):        # ste/gumbel: move the global threshold; topk: every layer keeps the scheduled fraction
-        d = scheduled_density(step, n_steps, 1 - target, ramp)
-        if method == 'topk':
-            for P in masks.values(): P.sparsity = 1 - d
-        runs.schedule.append((step, d, set_cut(masks, d) if method != 'topk' else None))
+    extra = [{'params': others, 'lr': other_lr}] if train_other and others else []
+    return [{'params': scores, 'lr': lr}] + extra, others
+
+def _start_masks(masks, method, seed):
+    "Before a run: `topk` starts from the whole network; every mask's noise starts from `seed`."
     if method == 'topk':
         for P in masks.values(): P.sparsity = 0.0      # the schedule starts from the whole network
-    for i, P in enumerate(masks.values()): P.reset_noise(noise_seed(seed, i))    # gumbel: this run's noise, from its seed
-    pen = cfg['penalty'] if target is None and method in ('ste', 'gumbel') else 0.0     # a target replaces the penalty
-    frozen = [] if train_other else others
+    # gumbel: this run's noise, from its seed
+    for i, P in enumerate(masks.values()): P.reset_noise(noise_seed(seed, i))
+
+def _schedule_step(masks, method, step, n_steps, target, ramp) -> tuple:
+    "After `step`: ste/gumbel move the global threshold, topk layers keep the scheduled fraction."
+    d = scheduled_density(step, n_steps, 1 - target, ramp)
+    if method == 'topk':
+        for P in masks.values(): P.sparsity = 1 - d
+    return (step, d, set_cut(masks, d) if method != 'topk' else None)
+
+# %% ../nbs/02_masks.ipynb #935202ed
+def _fit_scores(model, ds, masks, cfg, frozen, after_step, **kw):
+    "Run `fit` with `frozen` frozen (a penalty if no target); afterwards restore what it changed."
+    method, target = cfg['method'], cfg['sparsity']
+    # a target replaces the penalty
+    pen = cfg['penalty'] if target is None and method in ('ste', 'gumbel') else 0.0
     for p in frozen: p.requires_grad_(False)
     try:
-        runs.history = fit(model, ds, epochs=epochs, lr=lr, bs=bs, params=groups, seed=seed, device=device, max_steps=max_steps,
-                           min_steps=min_steps, freeze_norm=True, extra_loss=(lambda m: pen * penalty_term(m)) if pen else None,
-                           after_step=after_step if target is not None else None, grad_clip=DEFAULTS[method].get('grad_clip'),
-                           eval_sets=eval_sets, eval_every=eval_every, progress=progress, desc=f'{method} mask')
+        return fit(model, ds, **kw, freeze_norm=True,
+                   extra_loss=(lambda m: pen * penalty_term(m)) if pen else None,
+                   after_step=after_step if target is not None else None,
+                   grad_clip=DEFAULTS[method].get('grad_clip'), desc=f'{method} mask')
     finally:
         for p in frozen: p.requires_grad_(True)
         if method == 'topk':
             for P in masks.values(): P.sparsity = target
-    if method == 'topk': runs.schedule.append((n_steps, 1 - target, None))
-    elif target is not None: runs.schedule.append((n_steps, 1 - target, set_cut(masks, 1 - target, exact=True)))
+
+def _finish(runs, model, masks, target):
+    "The last entry of `runs.schedule` (ste/gumbel: an exact rank cut); the sparsity reached."
+    if runs.method == 'topk': runs.schedule.append((runs.steps, 1 - target, None))
+    elif target is not None:
+        runs.schedule.append((runs.steps, 1 - target, set_cut(masks, 1 - target, exact=True)))
     runs.sparsity, runs.layer_density = sparsity(model), layer_density(model)
     return runs
+
+# %% ../nbs/02_masks.ipynb #1bde5ec9
+def learn_masks(model, ds, epochs: int = 1, lr: float | None = None, bs: int = 128, seed: int = 0,
+                device=None, max_steps: int | None = None, min_steps: int = MIN_STEPS,
+                ramp: float | None = None, eval_sets=None, eval_every=None, progress: bool = True,
+                train_other: bool = False, other_lr: float = 1e-3) -> MaskRun:
+    """Train the masks of `model` (added with `add_masks`) on `ds`; only the scores change (and, if
+    `train_other`, the unmasked parameters)."""
+    check_fit_args(epochs=epochs, lr=1e-3 if lr is None else lr, bs=bs, max_steps=max_steps,
+                   min_steps=min_steps, seed=seed, eval_every=eval_every)
+    masks, cfg, method, ramp = _learn_args(model, ramp, other_lr)
+    n_steps = run_steps(len(ds), epochs, bs, max_steps, min_steps)
+    lr = lr or mask_lr(method, n_steps)
+    groups, others = _param_groups(model, masks, lr, train_other, other_lr)
+    target = cfg['sparsity']
+    runs = MaskRun(method, cfg['sparsity'], 0.0, {}, n_steps)
+    def after_step(m, step):
+        runs.schedule.append(_schedule_step(masks, method, step, n_steps, target, ramp))
+    _start_masks(masks, method, seed)
+    runs.history = _fit_scores(model, ds, masks, cfg, [] if train_other else others, after_step,
+                               epochs=epochs, lr=lr, bs=bs, params=groups, seed=seed, device=device,
+                               max_steps=max_steps, min_steps=min_steps, eval_sets=eval_sets,
+                               eval_every=eval_every, progress=progress)
+    return _finish(runs, model, masks, target)
 
 # %% ../nbs/02_masks.ipynb #567000ee
 def plot_layer_density(runs: dict, ax=None, title='density per layer'):
     "Grouped bars: `runs` maps a label to a masked model, a mask dict or a `{layer: density}` dict."
     import matplotlib.pyplot as plt
-    dens = {k: (v if isinstance(next(iter(v.values()), 0.), float) else layer_density(v)) if isinstance(v, dict) else layer_density(v)
-            for k, v in runs.items()}
+    dens = {k: (v if isinstance(next(iter(v.values()), 0.), float) else layer_density(v))
+               if isinstance(v, dict) else layer_density(v) for k, v in runs.items()}
     layers = list(next(iter(dens.values())))
     ax = ax or plt.subplots(figsize=(1.2 + 1.3 * len(layers), 3))[1]
     w = 0.8 / len(dens)
     for i, (k, d) in enumerate(dens.items()):
         ax.bar([j + i * w for j in range(len(layers))], [d[l] for l in layers], width=w, label=k)
     ax.set_xticks([j + 0.4 - w / 2 for j in range(len(layers))], layers)
-    ax.set_ylabel('density (fraction kept)'); ax.set_ylim(0, 1); ax.set_title(title); ax.grid(axis='y', alpha=.3); ax.legend(fontsize=8)
+    ax.set_ylabel('density (fraction kept)'); ax.set_ylim(0, 1); ax.set_title(title)
+    ax.grid(axis='y', alpha=.3); ax.legend(fontsize=8)
     return ax
 
+# %% ../nbs/02_masks.ipynb #237712f6
 def show_mask(mask: torch.Tensor, ax=None, title=None, max_cols: int = 784):
-    "Draw a 2-D view of a layer's mask (conv kernels are flattened per output channel), white where a weight is kept, black where pruned, with that key beside it."
+    """Draw a 2-D view of a layer's mask (conv kernels are flattened per output channel), white
+    where a weight is kept, black where pruned, with that key beside it."""
     import matplotlib.pyplot as plt
     m = mask.detach().float().cpu().flatten(1)[:, :max_cols]
     ax = ax or plt.subplots(figsize=(min(12, 2 + m.shape[1] / 60), min(4, 1 + m.shape[0] / 30)))[1]
@@ -378,7 +540,8 @@ def show_mask(mask: torch.Tensor, ax=None, title=None, max_cols: int = 784):
     ax.imshow(m, cmap='gray', vmin=0, vmax=1, aspect='auto', interpolation='nearest')
     ax.set_xlabel('input'); ax.set_ylabel('output unit')
     ax.set_title(title or f'mask: density {m.mean():.2f}')
-    key = [Patch(facecolor='white', edgecolor='k', label='kept'), Patch(facecolor='black', label='pruned')]
+    key = [Patch(facecolor='white', edgecolor='k', label='kept'),
+           Patch(facecolor='black', label='pruned')]
     ax.legend(handles=key, loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=7, frameon=False,
-              borderaxespad=0)                         # the key, beside the image: never over the data
+              borderaxespad=0)                     # the key, beside the image: never over the data
     return ax

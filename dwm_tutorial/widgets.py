@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from .data import make_loader, take
-from .masks import (LEARNED, _global_top, _keep_top, add_masks, layer_density, learn_masks, masked_layers,
-                                maskable_layers, plot_layer_density)
+from .masks import (LEARNED, _global_top, _keep_top, add_masks, layer_density,
+                                learn_masks, masked_layers, maskable_layers, plot_layer_density)
 from .train import evaluate
 
 # %% auto #0
@@ -20,19 +20,25 @@ __all__ = ['scores_of', 'masks_at', 'Playground', 'draw', 'playground']
 
 # %% ../nbs/06_widgets.ipynb #3aeedf3c
 def scores_of(model) -> dict:
-    "The scores of a masked model's layers, detached: `ste`/`gumbel` scores minus their learned threshold (so threshold 0 is the mask as learned); for fixed masks, the mask itself."
-    return {n: (P.scores.detach() - P.threshold if hasattr(P, 'threshold') else P.scores.detach().clone() if hasattr(P, 'scores')
-                else P.fixed.clone()) for n, P in masked_layers(model).items()}
+    """The scores of a masked model's layers, detached: `ste`/`gumbel` scores minus their learned
+    threshold (so threshold 0 is the mask as learned); for fixed masks, the mask itself."""
+    return {n: (P.scores.detach() - P.threshold if hasattr(P, 'threshold')
+                else P.scores.detach().clone() if hasattr(P, 'scores') else P.fixed.clone())
+            for n, P in masked_layers(model).items()}
 
-def masks_at(scores: dict, method: str, sparsity: float | None = None, threshold: float | None = None) -> dict:
-    "Binary masks from `scores` at `sparsity` (per layer for topk-like methods, one global cut-off for ste/gumbel) or at `threshold`."
+def masks_at(scores: dict, method: str, sparsity: float | None = None,
+             threshold: float | None = None) -> dict:
+    """Binary masks from `scores` at `sparsity` (per layer for topk-like methods, one global cut-off
+    for ste/gumbel) or at `threshold`."""
     if method in ('ste', 'gumbel'):
         if threshold is None:
             if sparsity is None: raise ValueError("give sparsity= or threshold=")
-            return _global_top(scores, 1 - sparsity)      # one cut by rank over all layers: tied scores are split, the sparsity is exact
+            # one cut by rank over all layers: tied scores are split, the sparsity is exact
+            return _global_top(scores, 1 - sparsity)
         return {n: s >= threshold for n, s in scores.items()}
     if sparsity is None: raise ValueError(f"method {method!r} needs sparsity=")
-    return {n: _keep_top(s.float(), 1 - sparsity).bool() for n, s in scores.items()}   # topk ranks by the score itself
+    # topk ranks by the score itself
+    return {n: _keep_top(s.float(), 1 - sparsity).bool() for n, s in scores.items()}
 
 # %% ../nbs/06_widgets.ipynb #8e0e7af9
 def _stack(ds, device=None):
@@ -40,9 +46,77 @@ def _stack(ds, device=None):
     xb, yb = next(iter(make_loader(ds, bs=len(ds))))
     return xb.to(device), torch.as_tensor(yb).to(device)
 
+# %% ../nbs/06_widgets.ipynb #f114439e
+def _setup(pg):
+    "`Playground.__post_init__`: the evaluation tensors, the network to mask, the fixed scores."
+    pg.model = copy.deepcopy(pg.model).eval()
+    pg.eval_sets = {k: take(v, pg.n_eval) for k, v in pg.eval_sets.items()}
+    dev = next(pg.model.parameters()).device
+    pg._data = {k: _stack(ds, dev) for k, ds in pg.eval_sets.items()}       # stacked once
+    pg._net = copy.deepcopy(pg.model).eval()                                # weights := W * mask
+    pg._layers = {n: pg._net.get_submodule(n) for n in maskable_layers(pg._net)}
+    pg._w = {n: m.weight.detach().clone() for n, m in pg._layers.items()}   # the frozen weights
+    pg._cache = {}
+    if 'magnitude' not in pg.scores: pg.scores['magnitude'] = {n: w.abs() for n, w in pg._w.items()}
+    if 'random' not in pg.scores:
+        g = torch.Generator().manual_seed(0)
+        pg.scores['random'] = {n: torch.rand(s.shape, generator=g)
+                               for n, s in pg.scores['magnitude'].items()}
+    if 'topk' not in pg.scores:
+        pg.scores['topk'] = {n: s.clone() for n, s in pg.scores['magnitude'].items()}
+
+# %% ../nbs/06_widgets.ipynb #b1065c8b
+def _masks(pg, method, sparsity, threshold) -> dict:
+    "`Playground.masks`: `masks_at` on the scores of `method`, which must have some."
+    if method not in pg.scores:
+        raise ValueError(f"no scores for {method!r}; have {pg.methods} (learn them with retrain)")
+    return masks_at(pg.scores[method], method, sparsity, threshold)
+
+# %% ../nbs/06_widgets.ipynb #d178dd42
+def _accuracy(pg, x, y) -> float:
+    "Accuracy of `pg`'s masked network on the images `x` with labels `y`, in batches of `pg.bs`."
+    with torch.inference_mode():
+        return sum((pg._net(x[i:i + pg.bs]).argmax(1) == y[i:i + pg.bs]).sum().item()
+                   for i in range(0, len(y), pg.bs)) / len(y)
+
+# %% ../nbs/06_widgets.ipynb #e2185cd7
+def _update(pg, method, sparsity, threshold) -> dict:
+    "`Playground.update`: evaluate the network under `method`'s mask, or answer from the cache."
+    t0 = time.perf_counter()
+    key = (method, None if sparsity is None else round(float(sparsity), 6),
+           None if threshold is None else round(float(threshold), 9))
+    if key in pg._cache:
+        return {**pg._cache[key], 'cached': True, 'seconds': time.perf_counter() - t0}
+    masks = pg.masks(method, sparsity, threshold)
+    with torch.no_grad():
+        for n, m in pg._layers.items(): m.weight.copy_(pg._w[n] * masks[n])
+    accs = {k: _accuracy(pg, x, y) for k, (x, y) in pg._data.items()}
+    dens = layer_density(masks)
+    kept = sum(m.sum().item() for m in masks.values()) / sum(m.numel() for m in masks.values())
+    r = dict(method=method, sparsity=1 - kept, layer_density=dens, accuracy=accs,
+             n_eval={k: len(y) for k, (_, y) in pg._data.items()})
+    if len(pg._cache) >= pg.cache_size: pg._cache.pop(next(iter(pg._cache)))
+    pg._cache[key] = r
+    return {**r, 'cached': False, 'seconds': time.perf_counter() - t0}
+
+# %% ../nbs/06_widgets.ipynb #2194cf58
+def _retrain(pg, method, sparsity, steps, tau, penalty, progress):
+    "`Playground.retrain`: learn `method`'s scores afresh, store them, forget its cached updates."
+    if method not in LEARNED:
+        raise ValueError(f"{method!r} masks are not learned; retrain one of {', '.join(LEARNED)}")
+    if pg.train_ds is None: raise ValueError("this playground has no train_ds to learn from")
+    net = copy.deepcopy(pg.model)
+    add_masks(net, method, sparsity=sparsity, tau=tau, penalty=penalty)
+    run = learn_masks(net, pg.train_ds, max_steps=steps, progress=progress)
+    pg.scores[method] = scores_of(net)
+    pg._cache = {k: v for k, v in pg._cache.items() if k[0] != method}
+    return run
+
+# %% ../nbs/06_widgets.ipynb #6e2b2b49
 @dataclass
 class Playground:
-    "State of the sparsity playground: a source model, per-method scores, a fixed evaluation subset of each set."
+    """State of the sparsity playground: a source model, per-method scores, a fixed evaluation
+    subset of each set."""
     model: nn.Module
     eval_sets: dict
     train_ds: object = None
@@ -50,193 +124,244 @@ class Playground:
     n_eval: int = 1000            # the first n_eval images of each evaluation set (a fixed subset)
     bs: int = 100                 # small batches are fastest on a CPU
     cache_size: int = 256         # updates remembered (method, setting) -> result
-
-    def __post_init__(self):
-        self.model = copy.deepcopy(self.model).eval()
-        self.eval_sets = {k: take(v, self.n_eval) for k, v in self.eval_sets.items()}
-        dev = next(self.model.parameters()).device
-        self._data = {k: _stack(ds, dev) for k, ds in self.eval_sets.items()}         # stacked once
-        self._net = copy.deepcopy(self.model).eval()                                     # weights := W * mask
-        self._layers = {n: self._net.get_submodule(n) for n in maskable_layers(self._net)}
-        self._w = {n: m.weight.detach().clone() for n, m in self._layers.items()}       # the frozen source weights
-        self._cache = {}
-        if 'magnitude' not in self.scores: self.scores['magnitude'] = {n: w.abs() for n, w in self._w.items()}
-        if 'random' not in self.scores:
-            g = torch.Generator().manual_seed(0)
-            self.scores['random'] = {n: torch.rand(s.shape, generator=g) for n, s in self.scores['magnitude'].items()}
-        if 'topk' not in self.scores: self.scores['topk'] = {n: s.clone() for n, s in self.scores['magnitude'].items()}
-
+    def __post_init__(self): _setup(self)
     @property
-    def methods(self): return [m for m in ('ste', 'gumbel', 'topk', 'magnitude', 'random') if m in self.scores]
-
+    def methods(self):
+        return [m for m in ('ste', 'gumbel', 'topk', 'magnitude', 'random') if m in self.scores]
     def masks(self, method, sparsity=None, threshold=None) -> dict:
-        if method not in self.scores: raise ValueError(f"no scores for {method!r}; have {self.methods} (learn them with retrain)")
-        return masks_at(self.scores[method], method, sparsity, threshold)
-
-    def _accuracy(self, x, y) -> float:
-        with torch.inference_mode():
-            return sum((self._net(x[i:i + self.bs]).argmax(1) == y[i:i + self.bs]).sum().item()
-                       for i in range(0, len(y), self.bs)) / len(y)
-
-    def update(self, method: str, sparsity: float | None = None, threshold: float | None = None) -> dict:
-        "Slider callback: accuracies and densities of the source model under `method`'s mask at this setting."
-        t0 = time.perf_counter()
-        key = (method, None if sparsity is None else round(float(sparsity), 6), None if threshold is None else round(float(threshold), 9))
-        if key in self._cache: return {**self._cache[key], 'cached': True, 'seconds': time.perf_counter() - t0}
-        masks = self.masks(method, sparsity, threshold)
-        with torch.no_grad():
-            for n, m in self._layers.items(): m.weight.copy_(self._w[n] * masks[n])
-        accs = {k: self._accuracy(x, y) for k, (x, y) in self._data.items()}
-        dens = layer_density(masks)
-        kept = sum(m.sum().item() for m in masks.values()) / sum(m.numel() for m in masks.values())
-        r = dict(method=method, sparsity=1 - kept, layer_density=dens, accuracy=accs, n_eval={k: len(y) for k, (_, y) in self._data.items()})
-        if len(self._cache) >= self.cache_size: self._cache.pop(next(iter(self._cache)))
-        self._cache[key] = r
-        return {**r, 'cached': False, 'seconds': time.perf_counter() - t0}
-
-    def retrain(self, method: str, sparsity: float | None, steps: int = 50, tau: float = 1.0, penalty: float | None = None,
-                progress: bool = True):
-        "Button callback: learn `method`'s scores for `steps` steps on `train_ds` (starting afresh), store them. `sparsity=None` (ste/gumbel): no target, the penalty sets the sparsity."
-        if method not in LEARNED: raise ValueError(f"{method!r} masks are not learned; retrain one of {', '.join(LEARNED)}")
-        if self.train_ds is None: raise ValueError("this playground has no train_ds to learn from")
-        net = copy.deepcopy(self.model)
-        add_masks(net, method, sparsity=sparsity, tau=tau, penalty=penalty)
-        run = learn_masks(net, self.train_ds, max_steps=steps, progress=progress)
-        self.scores[method] = scores_of(net)
-        self._cache = {k: v for k, v in self._cache.items() if k[0] != method}
-        return run
+        return _masks(self, method, sparsity, threshold)
+    def update(self, method: str, sparsity: float | None = None,
+               threshold: float | None = None) -> dict:
+        """Slider callback: accuracies and densities of the source model under `method`'s mask at
+        this setting."""
+        return _update(self, method, sparsity, threshold)
+    def retrain(self, method: str, sparsity: float | None, steps: int = 50, tau: float = 1.0,
+                penalty: float | None = None, progress: bool = True):
+        """Button callback: learn `method`'s scores for `steps` steps on `train_ds` (starting
+        afresh), store them. `sparsity=None` (ste/gumbel): no target, the penalty sets the
+        sparsity."""
+        return _retrain(self, method, sparsity, steps, tau, penalty, progress)
 
 # %% ../nbs/06_widgets.ipynb #9635e7f7
+def _draw_axes(fig, layers, names, dens, accs) -> dict:
+    "Lay out `draw`'s two bar charts on `fig`, cleared first; their artists, kept on the figure."
+    fig.clf(); a1, a2 = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[2, 1]))
+    b1 = a1.bar(range(len(layers)), dens, width=0.6, color='tab:blue')
+    a1.set_xticks(range(len(layers)), layers); a1.set_ylim(0, 1.12)
+    a1.set_ylabel('density (fraction kept)')
+    a1.grid(axis='y', alpha=.3)
+    b2 = a2.bar(range(len(names)), accs,
+                color=['tab:blue', 'tab:orange', 'tab:green', 'tab:red'][:len(names)])
+    a2.set_xticks(range(len(names)), [n.replace(' (', '\n(') for n in names], fontsize=8)
+    a2.set_ylim(0, 1.12); a2.set_ylabel('accuracy')
+    t1 = [a1.text(i, 0, '', ha='center', va='bottom', fontsize=8) for i in range(len(layers))]
+    t2 = [a2.text(i, 0, '', ha='center', va='bottom', fontsize=9) for i in range(len(names))]
+    art = fig._dwm_draw = dict(layers=layers, names=names, bars=(b1, b2), texts=(t1, t2),
+                               axes=(a1, a2), laid_out=False)
+    return art
+
+# %% ../nbs/06_widgets.ipynb #0535b320
+def _set_bars(art, dens, accs):
+    "Move the bars `_draw_axes` made to the values `dens` and `accs`, and rewrite their labels."
+    fmts = ('{:.2f}', '{:.3f}')
+    for bars, texts, vals, fmt in zip(art['bars'], art['texts'], (dens, accs), fmts):
+        for b, t, v in zip(bars, texts, vals):
+            b.set_height(v); t.set_position((b.get_x() + b.get_width() / 2, v + 0.01))
+            t.set_text(fmt.format(v))
+
+# %% ../nbs/06_widgets.ipynb #0bfe66fa
 def draw(result: dict, fig=None):
-    "Density bars and accuracy bars of one `Playground.update` result; a figure `draw` made before is updated in place (fast)."
+    """Density bars and accuracy bars of one `Playground.update` result; a figure `draw` made before
+    is updated in place (fast)."""
     if fig is None:
         import matplotlib.pyplot as plt
         fig = plt.figure(figsize=(9, 3.2))
     layers, names = list(result['layer_density']), list(result['accuracy'])
-    dens, accs = [result['layer_density'][l] for l in layers], [result['accuracy'][k] for k in names]
+    dens = [result['layer_density'][l] for l in layers]
+    accs = [result['accuracy'][k] for k in names]
     art = getattr(fig, '_dwm_draw', None)
     if art is None or art['layers'] != layers or art['names'] != names or len(fig.axes) != 2:
-        fig.clf(); a1, a2 = fig.subplots(1, 2, gridspec_kw=dict(width_ratios=[2, 1]))
-        b1 = a1.bar(range(len(layers)), dens, width=0.6, color='tab:blue')
-        a1.set_xticks(range(len(layers)), layers); a1.set_ylim(0, 1.12); a1.set_ylabel('density (fraction kept)')
-        a1.grid(axis='y', alpha=.3)
-        b2 = a2.bar(range(len(names)), accs, color=['tab:blue', 'tab:orange', 'tab:green', 'tab:red'][:len(names)])
-        a2.set_xticks(range(len(names)), [n.replace(' (', '\n(') for n in names], fontsize=8)
-        a2.set_ylim(0, 1.12); a2.set_ylabel('accuracy')
-        t1 = [a1.text(i, 0, '', ha='center', va='bottom', fontsize=8) for i in range(len(layers))]
-        t2 = [a2.text(i, 0, '', ha='center', va='bottom', fontsize=9) for i in range(len(names))]
-        art = fig._dwm_draw = dict(layers=layers, names=names, bars=(b1, b2), texts=(t1, t2), axes=(a1, a2), laid_out=False)
-    for bars, texts, vals, fmt in zip(art['bars'], art['texts'], (dens, accs), ('{:.2f}', '{:.3f}')):
-        for b, t, v in zip(bars, texts, vals): b.set_height(v); t.set_position((b.get_x() + b.get_width() / 2, v + 0.01)); t.set_text(fmt.format(v))
+        art = _draw_axes(fig, layers, names, dens, accs)
+    _set_bars(art, dens, accs)
     a1, a2 = art['axes']
-    a1.set_title(f"{result['method']}: density per layer (sparsity {result['sparsity']:.2f})", fontsize=10)
+    a1.set_title(f"{result['method']}: density per layer (sparsity {result['sparsity']:.2f})",
+                 fontsize=10)
     n = result.get('n_eval', {})
-    a2.set_title('masked source model' + (f" ({min(n.values())} images)" if n and len(set(n.values())) == 1 else ''), fontsize=10)
-    if not art['laid_out']: fig.tight_layout(); art['laid_out'] = True     # once: the layout does not change between updates
+    same = n and len(set(n.values())) == 1          # one size for all sets: the title names it
+    a2.set_title('masked source model' + (f" ({min(n.values())} images)" if same else ''),
+                 fontsize=10)
+    # once: the layout does not change between updates
+    if not art['laid_out']: fig.tight_layout(); art['laid_out'] = True
     return fig
 
 # %% ../nbs/06_widgets.ipynb #1d171241
 def _png(fig, dpi=90) -> bytes:
+    "`fig` as PNG bytes."
     import io
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi); return buf.getvalue()
 
-def playground(pg: Playground, sparsity: float = 0.8, steps: int = 100):
-    "The interactive controls for `pg` (an ipywidgets VBox; its `controls` dict names each widget, for tests)."
+# %% ../nbs/06_widgets.ipynb #d7b9cc20
+def _wide() -> dict:
+    "The style and layout of a 330-pixel wide control (a new Layout each: widgets share none)."
     import ipywidgets as W
-    from matplotlib.figure import Figure
-    def wide(): return dict(style={'description_width': '70px'}, layout=W.Layout(width='330px'))   # a Layout each
-    method = W.Dropdown(options=pg.methods, value=pg.methods[0], description='method', **wide())
-    sp = W.FloatSlider(value=sparsity, min=0.0, max=0.99, step=0.01, description='sparsity', continuous_update=False, **wide())
-    use_thr = W.Checkbox(value=False, description='threshold mode', indent=False, layout=W.Layout(width='330px'))
-    thr = W.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.01, description='threshold', continuous_update=False,
-                        readout_format='.3g', disabled=True, **wide())
-    tau = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description='gumbel τ', readout_format='.2g',
-                           continuous_update=False, **wide())
-    pen = W.FloatLogSlider(value=1e-6, base=10, min=-9, max=-3, step=1, description='penalty λ', readout_format='.0e',
-                           continuous_update=False, **wide())
-    stp = W.IntSlider(value=steps, min=10, max=1000, step=10, description='steps', continuous_update=False, **wide())
+    return dict(style={'description_width': '70px'}, layout=W.Layout(width='330px'))
+
+# %% ../nbs/06_widgets.ipynb #136cca61
+def _mask_controls(pg, sparsity) -> tuple:
+    "The controls that set the mask: method, sparsity, threshold mode and threshold."
+    import ipywidgets as W
+    method = W.Dropdown(options=pg.methods, value=pg.methods[0], description='method', **_wide())
+    sp = W.FloatSlider(value=sparsity, min=0.0, max=0.99, step=0.01, description='sparsity',
+                       continuous_update=False, **_wide())
+    use_thr = W.Checkbox(value=False, description='threshold mode', indent=False,
+                         layout=W.Layout(width='330px'))
+    thr = W.FloatSlider(value=0.0, min=-1.0, max=1.0, step=0.01, description='threshold',
+                        continuous_update=False, readout_format='.3g', disabled=True, **_wide())
+    return method, sp, use_thr, thr
+
+# %% ../nbs/06_widgets.ipynb #8be37349
+def _retrain_controls(steps) -> tuple:
+    "The retrain row's controls: Gumbel temperature, penalty, steps, the button, and the row."
+    import ipywidgets as W
+    tau = W.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, description='gumbel τ',
+                           readout_format='.2g', continuous_update=False, **_wide())
+    pen = W.FloatLogSlider(value=1e-6, base=10, min=-9, max=-3, step=1, description='penalty λ',
+                           readout_format='.0e', continuous_update=False, **_wide())
+    stp = W.IntSlider(value=steps, min=10, max=1000, step=10, description='steps',
+                      continuous_update=False, **_wide())
     btn = W.Button(description='retrain', icon='refresh', layout=W.Layout(width='220px'))
     retrain_row = W.VBox([W.HBox([tau, pen]), W.HBox([stp, btn])])
+    return tau, pen, stp, btn, retrain_row
+
+# %% ../nbs/06_widgets.ipynb #9d8c5e1e
+def _controls(pg, sparsity, steps) -> tuple:
+    "The playground's widgets by name, each with its CSS class `dwm-<name>`, and its style sheet."
+    import ipywidgets as W
+    method, sp, use_thr, thr = _mask_controls(pg, sparsity)
+    tau, pen, stp, btn, retrain_row = _retrain_controls(steps)
     note, info, prog = W.HTML(), W.HTML(), W.Output()
     plot = W.Image(format='png')
+    # an inactive slider looks inactive
+    style = W.HTML('<style>.dwm-off { opacity: 0.4; }</style>')
+    names = dict(method=method, sparsity=sp, threshold_mode=use_thr, threshold=thr, tau=tau,
+                 penalty=pen, steps=stp, retrain=btn, retrain_row=retrain_row, note=note, info=info,
+                 progress=prog, plot=plot)
+    for k, w in names.items(): w.add_class(f"dwm-{k.replace('_', '-')}")
+    return names, style
+
+# %% ../nbs/06_widgets.ipynb #0915f5bd
+def _thr_range(pg, thr, m):
+    """The threshold slider `thr` spans the bulk of `m`'s scores (ste scores and Gumbel logits
+    differ by orders of magnitude)."""
+    v = torch.cat([s.flatten() for s in pg.scores[m].values()]).float()
+    q = torch.quantile(v[:: max(1, v.numel() // 100_000)], torch.tensor([0.01, 0.99])).tolist()
+    lo, hi = min(q[0], -1e-6), max(q[1], 1e-6)
+    thr.min, thr.max = -1e9, 1e9        # widen first, so that setting min/max never clamps twice
+    thr.value = 0.0; thr.min, thr.max, thr.step = lo, hi, (hi - lo) / 200
+
+# %% ../nbs/06_widgets.ipynb #e6c186d9
+def _tips(m: str, on: bool, n_eval: str) -> list:
+    "The notes under the controls for method `m` (`on`: in threshold mode)."
+    tips = [f'accuracy on a fixed subset: the first {n_eval} test images of each set, '
+            'so that an update stays fast']
+    if m in ('ste', 'gumbel'):
+        tips.append(('threshold mode: the scores are cut at the threshold (0 = the mask as '
+                     'learned); the sparsity slider is off. Retrain then learns with no target '
+                     'sparsity (sparsity=None): only then does the penalty λ act') if on else
+                    ('the penalty λ only acts in threshold mode: with a target sparsity the '
+                     'schedule and the final cut set the sparsity'))
+    if m in ('magnitude', 'random'): tips.append(f'{m} masks are not learned: nothing to retrain')
+    return tips
+
+# %% ../nbs/06_widgets.ipynb #aac22c39
+def _set_controls(c: dict, n_eval: str):
+    "Show, enable and label the controls `c` for the method and mode chosen; write the notes."
+    method, sp, use_thr, thr, pen = (c[k] for k in ('method', 'sparsity', 'threshold_mode',
+                                                    'threshold', 'penalty'))
+    m, learned = method.value, method.value in ('ste', 'gumbel')
+    on = learned and use_thr.value
+    use_thr.layout.display = thr.layout.display = None if learned else 'none'
+    sp.disabled, thr.disabled = on, not on                # one of the two sets the mask
+    c['tau'].layout.display = None if m == 'gumbel' else 'none'
+    pen.layout.display = None if learned else 'none'
+    pen.disabled = not on               # the penalty only acts when retraining with sparsity=None
+    for w in (sp, thr, pen): (w.add_class if w.disabled else w.remove_class)('dwm-off')
+    c['retrain_row'].layout.display = None if m in LEARNED else 'none'  # magnitude/random: no steps
+    c['steps'].disabled = c['retrain'].disabled = m not in LEARNED      # ...and no button
+    c['retrain'].description = ('retrain (no target)' if on else f'retrain at {sp.value:.2f}'
+                                if m in LEARNED else 'retrain')
+    c['note'].value = '<br>'.join(f'<small>{t}</small>' for t in _tips(m, on, n_eval))
+
+# %% ../nbs/06_widgets.ipynb #1c9101d4
+def _refresh(pg, c, fig, state, n_eval, extra=''):
+    "A slider's callback: the controls, the plot and the readouts of `pg.update` (unless busy)."
+    if state['busy']: return
+    _set_controls(c, n_eval)
+    method, sp, use_thr, thr, info = (c[k] for k in ('method', 'sparsity', 'threshold_mode',
+                                                     'threshold', 'info'))
+    on = method.value in ('ste', 'gumbel') and use_thr.value
+    try: r = pg.update(method.value, None if on else sp.value, thr.value if on else None)
+    except Exception as e: info.value = f'<b>error:</b> {e}'; return
+    c['plot'].value = _png(draw(r, fig))
+    accs = ' · '.join(f'{k} <b>{v:.3f}</b>' for k, v in r['accuracy'].items())
+    info.value = (f"<b>{r['method']}</b> · reached sparsity <b>{r['sparsity']:.3f}</b> · "
+                  f"accuracy: {accs} · update {1000 * r['seconds']:.0f} ms"
+                  f"{' (seen before)' if r['cached'] else ''}{extra}")
+
+# %% ../nbs/06_widgets.ipynb #b5df65d2
+def _on_method(pg, c, state, refresh):
+    "The method dropdown's callback: fit the threshold slider to the method's scores, then refresh."
+    if state['busy']: return
+    if c['method'].value in ('ste', 'gumbel'):
+        state['busy'] = True
+        try: _thr_range(pg, c['threshold'], c['method'].value)
+        finally: state['busy'] = False
+    refresh()
+
+# %% ../nbs/06_widgets.ipynb #7d26b9cf
+def _on_retrain(pg, c, state, refresh):
+    "The retrain button's callback: learn the method's scores afresh, then show the new mask."
+    method, sp, use_thr, btn, info, prog = (c[k] for k in ('method', 'sparsity', 'threshold_mode',
+                                                           'retrain', 'info', 'progress'))
+    m, on = method.value, method.value in ('ste', 'gumbel') and use_thr.value
+    btn.disabled = True; t = time.perf_counter()
+    try:
+        prog.clear_output()
+        with prog: run = pg.retrain(m, None if on else sp.value, c['steps'].value, c['tau'].value,
+                                    c['penalty'].value if on else None)
+        prog.clear_output()
+    except Exception as e:
+        btn.disabled = False; info.value = f'<b>retrain failed:</b> {e}'; return
+    state['busy'] = True
+    try:
+        method.options = pg.methods; method.value = m
+        if m in ('ste', 'gumbel'): _thr_range(pg, c['threshold'], m)
+    finally: state['busy'] = False
+    refresh(extra=f" · retrained {m} for {c['steps'].value} steps in "
+                  f"{time.perf_counter() - t:.1f} s (learned sparsity {run.sparsity:.3f})")
+
+# %% ../nbs/06_widgets.ipynb #5291c8a6
+def playground(pg: Playground, sparsity: float = 0.8, steps: int = 100):
+    """The interactive controls for `pg` (an ipywidgets VBox; its `controls` dict names each widget,
+    for tests)."""
+    import ipywidgets as W
+    from matplotlib.figure import Figure
+    c, style = _controls(pg, sparsity, steps)
     fig = Figure(figsize=(9, 3.2))
     sizes = sorted({len(y) for _, y in pg._data.values()})
     n_eval = f'{sizes[0]:,}' if len(sizes) == 1 else ' / '.join(f'{n:,}' for n in sizes)
-    style = W.HTML('<style>.dwm-off { opacity: 0.4; }</style>')          # an inactive slider looks inactive
     state = dict(busy=False)
-    names = dict(method=method, sparsity=sp, threshold_mode=use_thr, threshold=thr, tau=tau, penalty=pen, steps=stp,
-                 retrain=btn, retrain_row=retrain_row, note=note, info=info, progress=prog, plot=plot)
-    for k, w in names.items(): w.add_class(f"dwm-{k.replace('_', '-')}")
-
-    def thr_range(m):
-        "The threshold slider spans the bulk of `m`'s scores (ste scores and Gumbel logits differ by orders of magnitude)."
-        v = torch.cat([s.flatten() for s in pg.scores[m].values()]).float()
-        q = torch.quantile(v[:: max(1, v.numel() // 100_000)], torch.tensor([0.01, 0.99])).tolist()
-        lo, hi = min(q[0], -1e-6), max(q[1], 1e-6)
-        thr.min, thr.max = -1e9, 1e9                      # widen first, so that setting min/max never clamps twice
-        thr.value = 0.0; thr.min, thr.max, thr.step = lo, hi, (hi - lo) / 200
-
-    def controls():
-        m, learned = method.value, method.value in ('ste', 'gumbel')
-        on = learned and use_thr.value
-        use_thr.layout.display = thr.layout.display = None if learned else 'none'
-        sp.disabled, thr.disabled = on, not on                # one of the two sets the mask
-        tau.layout.display = None if m == 'gumbel' else 'none'
-        pen.layout.display = None if learned else 'none'
-        pen.disabled = not on                                  # the penalty only acts when retraining with sparsity=None
-        for w in (sp, thr, pen): (w.add_class if w.disabled else w.remove_class)('dwm-off')
-        retrain_row.layout.display = None if m in LEARNED else 'none'     # magnitude/random: no steps, no button
-        stp.disabled = btn.disabled = m not in LEARNED
-        btn.description = 'retrain (no target)' if on else f'retrain at {sp.value:.2f}' if m in LEARNED else 'retrain'
-        tips = [f'accuracy on a fixed subset: the first {n_eval} test images of each set, so that an update stays fast']
-        if learned:
-            tips.append('threshold mode: the scores are cut at the threshold (0 = the mask as learned); the sparsity slider is off. '
-                        'Retrain then learns with no target sparsity (sparsity=None): only then does the penalty λ act'
-                        if on else 'the penalty λ only acts in threshold mode: with a target sparsity the schedule and the final cut set the sparsity')
-        if m in ('magnitude', 'random'): tips.append(f'{m} masks are not learned: nothing to retrain')
-        note.value = '<br>'.join(f'<small>{t}</small>' for t in tips)
-
-    def refresh(*_, extra=''):
-        if state['busy']: return
-        controls()
-        on = method.value in ('ste', 'gumbel') and use_thr.value
-        try: r = pg.update(method.value, None if on else sp.value, thr.value if on else None)
-        except Exception as e: info.value = f'<b>error:</b> {e}'; return
-        plot.value = _png(draw(r, fig))
-        accs = ' · '.join(f'{k} <b>{v:.3f}</b>' for k, v in r['accuracy'].items())
-        info.value = (f"<b>{r['method']}</b> · reached sparsity <b>{r['sparsity']:.3f}</b> · accuracy: {accs} · "
-                      f"update {1000 * r['seconds']:.0f} ms{' (seen before)' if r['cached'] else ''}{extra}")
-
-    def on_method(ch):
-        if state['busy']: return
-        if method.value in ('ste', 'gumbel'):
-            state['busy'] = True
-            try: thr_range(method.value)
-            finally: state['busy'] = False
-        refresh()
-
-    def retrain(_):
-        m, on = method.value, method.value in ('ste', 'gumbel') and use_thr.value
-        btn.disabled = True; t = time.perf_counter()
-        try:
-            prog.clear_output()
-            with prog: run = pg.retrain(m, None if on else sp.value, stp.value, tau.value, pen.value if on else None)
-            prog.clear_output()
-        except Exception as e:
-            btn.disabled = False; info.value = f'<b>retrain failed:</b> {e}'; return
-        state['busy'] = True
-        try:
-            method.options = pg.methods; method.value = m
-            if m in ('ste', 'gumbel'): thr_range(m)
-        finally: state['busy'] = False
-        refresh(extra=f' · retrained {m} for {stp.value} steps in {time.perf_counter() - t:.1f} s (learned sparsity {run.sparsity:.3f})')
-
-    method.observe(on_method, names='value')
-    for w in (sp, use_thr, thr): w.observe(refresh, names='value')
-    btn.on_click(retrain)
-    if method.value in ('ste', 'gumbel'): thr_range(method.value)
+    def refresh(*_, extra=''): _refresh(pg, c, fig, state, n_eval, extra)
+    def on_method(ch): _on_method(pg, c, state, refresh)
+    def retrain(_): _on_retrain(pg, c, state, refresh)
+    c['method'].observe(on_method, names='value')
+    for k in ('sparsity', 'threshold_mode', 'threshold'): c[k].observe(refresh, names='value')
+    c['retrain'].on_click(retrain)
+    if c['method'].value in ('ste', 'gumbel'): _thr_range(pg, c['threshold'], c['method'].value)
     refresh()
-    ui = W.VBox([style, W.HBox([method, sp]), W.HBox([use_thr, thr]), retrain_row, note, info, prog, plot])
+    ui = W.VBox([style, W.HBox([c['method'], c['sparsity']]),
+                 W.HBox([c['threshold_mode'], c['threshold']]), c['retrain_row'], c['note'],
+                 c['info'], c['progress'], c['plot']])
     ui.add_class('dwm-playground')
-    ui.controls = names
+    ui.controls = c
     return ui
