@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .data import make_loader, take
-from .masks import (LEARNED, _global_top, _keep_top, add_masks, layer_density,
+from .masks import (LEARNED, METHODS, _global_top, _keep_top, add_masks, layer_density,
                                 learn_masks, masked_layers, maskable_layers, plot_layer_density)
 from .train import evaluate
 
@@ -115,8 +115,7 @@ def _retrain(pg, method, sparsity, steps, tau, penalty, progress):
 # %% ../nbs/06_widgets.ipynb #6e2b2b49
 @dataclass
 class Playground:
-    """State of the sparsity playground: a source model, per-method scores, a fixed evaluation
-    subset of each set."""
+    "State of the sparsity playground: a model, per-method scores, fixed evaluation subsets."
     model: nn.Module
     eval_sets: dict
     train_ds: object = None
@@ -126,20 +125,17 @@ class Playground:
     cache_size: int = 256         # updates remembered (method, setting) -> result
     def __post_init__(self): _setup(self)
     @property
-    def methods(self):
-        return [m for m in ('ste', 'gumbel', 'topk', 'magnitude', 'random') if m in self.scores]
+    def methods(self): return [m for m in METHODS if m in self.scores]   # in METHODS' order
     def masks(self, method, sparsity=None, threshold=None) -> dict:
         return _masks(self, method, sparsity, threshold)
     def update(self, method: str, sparsity: float | None = None,
                threshold: float | None = None) -> dict:
-        """Slider callback: accuracies and densities of the source model under `method`'s mask at
-        this setting."""
+        "Slider callback: accuracies and densities under `method`'s mask at this setting."
         return _update(self, method, sparsity, threshold)
     def retrain(self, method: str, sparsity: float | None, steps: int = 50, tau: float = 1.0,
                 penalty: float | None = None, progress: bool = True):
-        """Button callback: learn `method`'s scores for `steps` steps on `train_ds` (starting
-        afresh), store them. `sparsity=None` (ste/gumbel): no target, the penalty sets the
-        sparsity."""
+        """Button callback: learn `method`'s scores afresh for `steps` steps on `train_ds`, store
+        them. `sparsity=None` (ste/gumbel): no target, the penalty sets the sparsity."""
         return _retrain(self, method, sparsity, steps, tau, penalty, progress)
 
 # %% ../nbs/06_widgets.ipynb #9635e7f7
