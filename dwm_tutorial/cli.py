@@ -7,14 +7,17 @@ from __future__ import annotations
 import argparse, contextlib, os, re, sys, tempfile, time, warnings
 from pathlib import Path
 
-from .data import (MINI_NAME, ROOT_LAYOUTS, SHIFTS, atomic_write, check_shift, fashion_mnist, fingerprint, make_domains,
-                               random_subset, read_split, root_files, shift_dataset, split_validation, sweep_temp, VAL_FRACTION)
+from .data import (MINI_NAME, ROOT_LAYOUTS, SHIFTS, atomic_write, check_shift,
+                               fashion_mnist, fingerprint, make_domains, random_subset, read_split,
+                               root_files, shift_dataset, split_validation, sweep_temp,
+                               VAL_FRACTION)
 from . import __version__, train as _train
 from .masks import LEARNED, METHODS
 from .models import SmallCNN
-from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_steps, source_key,
-                                train_source)
-from .transfer import PROTOCOLS, SHARED, merge_results, plan_runs, read_results, run_grid, spec_keys, unique
+from .train import (MIN_STEPS, SEED_MAX, cache_dir, check_seed, get_device, run_steps,
+                                source_key, train_source)
+from .transfer import (PROTOCOLS, SHARED, merge_results, plan_runs, read_results,
+                                   run_grid, spec_keys, unique)
 from . import scale                      # Ray itself is imported only by --executor ray
 from .report import format_table, plot_all_pareto, plot_density, summarize
 from .sequence import check_sequence, reproduce_sequence, sequence_flags
@@ -29,70 +32,125 @@ __all__ = ['QUICK', 'FULL', 'STEP_SECONDS', 'make_parser', 'parse_args', 'check_
 # %% ../nbs/07_cli.ipynb #23a1dfe4
 QUICK = dict(shifts=['rot90'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.8],
              protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head'], target_size=0,
-             min_steps=80, frontier=[])        # one pass over the mini subset's 10,000 images (79 batches) per stage
-FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'], sparsities=[0.5, 0.8, 0.9, 0.95, 0.99],
-            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head', 'l2sp', 'ewc', 'joint'], target_size=20_000,
-            min_steps=MIN_STEPS, frontier=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3])     # finetuning at lower learning rates: its trade-off curve
+             min_steps=80,   # one pass over the mini subset's 10,000 images (79 batches) per stage
+             frontier=[])
+FULL = dict(shifts=['rot90', 'invert'], methods=['ste', 'gumbel', 'topk', 'magnitude'],
+            sparsities=[0.5, 0.8, 0.9, 0.95, 0.99],
+            protocols=['protect', 'isolate', 'adapt', 'protect_restored', 'head', 'l2sp', 'ewc',
+                       'joint'], target_size=20_000, min_steps=MIN_STEPS,
+            # finetuning at lower learning rates: its trade-off curve
+            frontier=[1e-5, 3e-5, 1e-4, 3e-4, 1e-3])
 
-def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for domain transfer on Fashion-MNIST '
-                                'and write results/ (CSV, JSON, PNG). Default: a quick run on the committed mini subset.')
-    p.add_argument('--full', action='store_true', help='full Fashion-MNIST and the full grid (default: the mini subset, a small grid)')
-    p.add_argument('--shifts', nargs='+', help=f'target shifts, from: {", ".join(s for s in SHIFTS if s != "identity")}. '
-                   'Your own target datasets go through the API: run_grid(model, src_train, src_test, '
-                   '{"my_target": (train, test)}, plan_runs(["my_target"], ...)) (see 04_transfer)')
+# %% ../nbs/07_cli.ipynb #168a0e80
+def _add_grid_args(p):
+    "The grid's flags: the data, shifts, mask methods, sparsities, protocols, finetuning rates."
+    p.add_argument('--full', action='store_true', help='full Fashion-MNIST and the full grid '
+                   '(default: the mini subset, a small grid)')
+    p.add_argument('--shifts', nargs='+',
+                   help=f'target shifts, from: {", ".join(s for s in SHIFTS if s != "identity")}. '
+                   'Your own target datasets go through the API: run_grid(model, src_train, '
+                   'src_test, {"my_target": (train, test)}, plan_runs(["my_target"], ...)) '
+                   '(see 04_transfer)')
     p.add_argument('--methods', nargs='+', help=f'mask methods, from: {", ".join(METHODS[:-1])}')
-    p.add_argument('--sparsities', nargs='+', type=float, help='fractions of masked weights set to 0, each in [0, 1)')
-    p.add_argument('--protocols', nargs='+', help=f'from: {", ".join(PROTOCOLS[1:])} (finetune always runs as the baseline)')
-    p.add_argument('--frontier', nargs='*', type=float, help='learning rates of extra finetuning runs, drawn as finetuning\'s '
-                   'trade-off curve (default: none quick; 1e-5 3e-5 1e-4 3e-4 full)')
-    p.add_argument('--width', type=int, default=None, help='channels of SmallCNN\'s first convolution (its hidden layer has 4x as '
-                   'many units); a narrow network, e.g. --width 4, is the tight regime where keeping the source costs '
-                   'target accuracy (default 32)')
+    p.add_argument('--sparsities', nargs='+', type=float,
+                   help='fractions of masked weights set to 0, each in [0, 1)')
+    p.add_argument('--protocols', nargs='+', help=f'from: {", ".join(PROTOCOLS[1:])} '
+                   '(finetune always runs as the baseline)')
+    p.add_argument('--frontier', nargs='*', type=float, help='learning rates of extra finetuning '
+                   'runs, drawn as finetuning\'s trade-off curve (default: none quick; 1e-5 3e-5 '
+                   '1e-4 3e-4 full)')
+
+# %% ../nbs/07_cli.ipynb #e8320e7d
+def _add_training_args(p):
+    "The training's flags: width, epochs, the target's size, the steps, the validation split."
+    p.add_argument('--width', type=int, default=None, help='channels of SmallCNN\'s first '
+                   'convolution (its hidden layer has 4x as many units); a narrow network, e.g. '
+                   '--width 4, is the tight regime where keeping the source costs target accuracy '
+                   '(default 32)')
     p.add_argument('--epochs', type=int, default=2, help='source training epochs (default 2)')
-    p.add_argument('--ft-epochs', type=int, default=1, help='stage-2 epochs on the target (default 1)')
-    p.add_argument('--mask-epochs', type=int, default=1, help='epochs to learn a source mask (default 1)')
-    p.add_argument('--target-size', type=int, help='target training images used in stage 2; 0 = all (default: all quick, 20000 full)')
-    p.add_argument('--min-steps', type=int, help='every training stage takes at least this many optimizer steps, cycling '
-                   f'small data (default: 80 quick, one pass over the mini subset; {MIN_STEPS} full)')
-    p.add_argument('--val-fraction', type=float, default=None, help='the fraction of every training set (source and '
-                   f'target) held out as a validation split, which every choice reads; the test sets are only reported (default {VAL_FRACTION})')
-    p.add_argument('--seeds', nargs='+', type=int, help='run the whole grid once per seed; the table shows mean ± std (default: 0)')
+    p.add_argument('--ft-epochs', type=int, default=1,
+                   help='stage-2 epochs on the target (default 1)')
+    p.add_argument('--mask-epochs', type=int, default=1,
+                   help='epochs to learn a source mask (default 1)')
+    p.add_argument('--target-size', type=int, help='target training images used in stage 2; '
+                   '0 = all (default: all quick, 20000 full)')
+    p.add_argument('--min-steps', type=int, help='every training stage takes at least this many '
+                   'optimizer steps, cycling small data (default: 80 quick, one pass over the mini '
+                   f'subset; {MIN_STEPS} full)')
+    p.add_argument('--val-fraction', type=float, default=None, help='the fraction of every '
+                   'training set (source and target) held out as a validation split, which every '
+                   f'choice reads; the test sets are only reported (default {VAL_FRACTION})')
+
+# %% ../nbs/07_cli.ipynb #24841b73
+def _add_run_args(p):
+    "The run's flags: seeds, device, the folders, reuse, progress, a cap on the steps."
+    p.add_argument('--seeds', nargs='+', type=int, help='run the whole grid once per seed; the '
+                   'table shows mean ± std (default: 0)')
     p.add_argument('--seed', type=int, help='a single seed (the same as --seeds N)')
-    p.add_argument('--device', default=None, help='cpu, cuda, cuda:N or mps (default: cuda when available)')
-    p.add_argument('--out', default='results', help='output folder (default results/); runs may share one')
-    p.add_argument('--root', default=None, help='folder holding the four Fashion-MNIST idx files, used exactly (quick runs also '
-                                                'accept its fashion-mnist-mini/ subfolder); default: data/, then Debian\'s copy')
-    p.add_argument('--fresh', action='store_true', help='retrain the source model and recompute this setting\'s runs '
-                                                        '(records of other settings in --out are kept)')
+    p.add_argument('--device', default=None,
+                   help='cpu, cuda, cuda:N or mps (default: cuda when available)')
+    p.add_argument('--out', default='results',
+                   help='output folder (default results/); runs may share one')
+    p.add_argument('--root', default=None, help='folder holding the four Fashion-MNIST idx files, '
+                   'used exactly (quick runs also accept its fashion-mnist-mini/ subfolder); '
+                   'default: data/, then Debian\'s copy')
+    p.add_argument('--fresh', action='store_true', help='retrain the source model and recompute '
+                   'this setting\'s runs (records of other settings in --out are kept)')
     p.add_argument('--no-progress', action='store_true', help='hide progress bars')
-    p.add_argument('--max-steps', type=int, default=None, help='cap on the training steps of every stage (smoke tests)')
-    p.add_argument('--executor', choices=('serial', 'ray'), default='serial', help='serial: the grid\'s runs one after another here '
-                   '(default); ray: one Ray task per run, on a local Ray or the cluster at --address, with the same records '
-                   '(needs pip install "dwm-tutorial[ray]")')
-    p.add_argument('--address', default=None, help='a running Ray cluster to run the grid on, e.g. HEAD_IP:6379 (with --executor ray)')
-    p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the source and then each SHIFT in order '
-                   'on one network with the chains of dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five); '
-                   'there --methods are the mask chains\' methods (default gumbel), --sparsities the adapt chain\'s (default 0.5), '
-                   '--protocols the chains (isolate adapt sequential copies), --seeds one chain set each; --shifts is refused. '
-                   'Each finished chain is merged into sequence.csv/.json at once (a rerun resumes); plots too')
-    p.add_argument('--sweep', nargs='*', metavar='ENTRY', help='instead of the grid: tune each method\'s knob on the validation '
-                   f'splits with one budget (dwm_tutorial.tune; entries, default all: {", ".join(ENTRIES)}), for each of --shifts at '
-                   'sparsity 0.8 (or the first of --sparsities); writes sweep_SHIFT.json. Reads no test data')
+    p.add_argument('--max-steps', type=int, default=None,
+                   help='cap on the training steps of every stage (smoke tests)')
+
+# %% ../nbs/07_cli.ipynb #2e157890
+def _add_mode_args(p):
+    "The other kinds of run: the grid on Ray, a sequence of domains, a sweep of each method's knob."
+    p.add_argument('--executor', choices=('serial', 'ray'), default='serial', help='serial: the '
+                   'grid\'s runs one after another here (default); ray: one Ray task per run, on a '
+                   'local Ray or the cluster at --address, with the same records (needs pip '
+                   'install "dwm-tutorial[ray]")')
+    p.add_argument('--address', default=None, help='a running Ray cluster to run the grid on, e.g. '
+                   'HEAD_IP:6379 (with --executor ray)')
+    p.add_argument('--sequence', nargs='*', metavar='SHIFT', help='instead of the grid: learn the '
+                   'source and then each SHIFT in order on one network with the chains of '
+                   'dwm_tutorial.sequence (default shifts: rot90 invert; with --full: all five); '
+                   'there --methods are the mask chains\' methods (default gumbel), --sparsities '
+                   'the adapt chain\'s (default 0.5), --protocols the chains (isolate adapt '
+                   'sequential copies), --seeds one chain set each; --shifts is refused. Each '
+                   'finished chain is merged into sequence.csv/.json at once (a rerun resumes); '
+                   'plots too')
+    p.add_argument('--sweep', nargs='*', metavar='ENTRY', help='instead of the grid: tune each '
+                   'method\'s knob on the validation splits with one budget (dwm_tutorial.tune; '
+                   f'entries, default all: {", ".join(ENTRIES)}), for each of --shifts at '
+                   'sparsity 0.8 (or the first of --sparsities); writes sweep_SHIFT.json. Reads no '
+                   'test data')
+
+# %% ../nbs/07_cli.ipynb #627042b8
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog='dwm-reproduce', description='Compare weight-mask methods for '
+                                'domain transfer on Fashion-MNIST and write results/ (CSV, JSON, '
+                                'PNG). Default: a quick run on the committed mini subset.')
+    _add_grid_args(p)
+    _add_training_args(p)
+    _add_run_args(p)
+    _add_mode_args(p)
     p.add_argument('--version', action='version', version=f'%(prog)s {__version__}')
     return p
 
+# %% ../nbs/07_cli.ipynb #ec8a283c
 def parse_args(argv=None) -> argparse.Namespace:
-    "Parse and check `argv`; a bad argument is a usage error (exit 2) that names it, before any work."
+    """Parse and check `argv`; a bad argument is a usage error (exit 2) that names it, before any
+    work."""
     p = make_parser()
     a = p.parse_args(argv)
     for k, v in (FULL if a.full else QUICK).items():
         if getattr(a, k) is None: setattr(a, k, v)
-    if a.seed is not None and a.seeds is not None: p.error('give either --seed or --seeds, not both')
+    if a.seed is not None and a.seeds is not None:
+        p.error('give either --seed or --seeds, not both')
     if a.sequence is not None:
-        given = [f for f, v in (('--width', a.width), ('--val-fraction', a.val_fraction)) if v is not None]
-        if given: p.error(f"{' and '.join(given)} {'shapes' if len(given) == 1 else 'shape'} the grid's source model; --sequence trains its own on the whole training set: leave "
-                          f"{'it' if len(given) == 1 else 'them'} out")
+        given = [f for f, v in (('--width', a.width), ('--val-fraction', a.val_fraction))
+                 if v is not None]
+        if given: p.error(f"{' and '.join(given)} {'shapes' if len(given) == 1 else 'shape'} the "
+                          "grid's source model; --sequence trains its own on the whole training "
+                          f"set: leave {'it' if len(given) == 1 else 'them'} out")
     a.width = 32 if a.width is None else a.width
     a.val_fraction = VAL_FRACTION if a.val_fraction is None else a.val_fraction
     try: check_args(a)
@@ -101,96 +159,154 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 # %% ../nbs/07_cli.ipynb #5d1c8e2f
 def check_out(out) -> Path:
-    "`--out` must be a folder (or creatable as one) where files can be written: probed with a temporary file, nothing left behind."
-    if not str(out).strip(): raise ValueError(f"--out {str(out)!r} is empty: name a folder for the results, e.g. --out results")
+    """`--out` must be a folder (or creatable as one) where files can be written: probed with a
+    temporary file, nothing left behind."""
+    if not str(out).strip(): raise ValueError(f"--out {str(out)!r} is empty: name a folder for the "
+                                              "results, e.g. --out results")
     out = Path(out)
     for f in (out, out / 'cache'):
-        if f.exists() and not f.is_dir(): raise NotADirectoryError(f"--out {out}: {f} is a file; give a folder for the results")
-    base = next(p for p in (out, *out.parents, Path('.')) if p.exists())     # the folder the results go into, or its nearest parent
+        if f.exists() and not f.is_dir():
+            raise NotADirectoryError(f"--out {out}: {f} is a file; give a folder for the results")
+    # the folder the results go into, or its nearest parent
+    base = next(p for p in (out, *out.parents, Path('.')) if p.exists())
     if not base.is_dir(): raise NotADirectoryError(f"--out {out} cannot be made: {base} is a file")
     for folder in (base, out / 'cache'):
         if not folder.is_dir(): continue
         try:
-            fd, probe = tempfile.mkstemp(dir=folder, prefix=f'.probe.{os.getpid()}.', suffix='.tmp'); os.close(fd); os.unlink(probe)
-        except OSError as e: raise PermissionError(f"--out {out} is not writable ({e.strerror or e} in {folder})") from None
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=f'.probe.{os.getpid()}.', suffix='.tmp')
+            os.close(fd); os.unlink(probe)
+        except OSError as e: raise PermissionError(
+            f"--out {out} is not writable ({e.strerror or e} in {folder})") from None
     return out
 
-def check_args(a) -> argparse.Namespace:
-    "Every argument checked, and the lists normalised (repeats dropped, -0.0 made 0.0), before any work; raises naming the bad value."
+# %% ../nbs/07_cli.ipynb #34a30e1e
+def _check_lists(a):
+    """Seeds, shifts, methods, sparsities and protocols: repeats dropped, each checked (with
+    `--sequence`, the grid's lists are the chains' settings, kept as `a.chain_options`)."""
     a.seeds = unique(a.seeds if a.seeds is not None else [0 if a.seed is None else a.seed])
     for s in a.seeds:
-        if not 0 <= s <= SEED_MAX: raise ValueError(f"--seed/--seeds {s} is out of range: seeds are whole numbers from 0 to {SEED_MAX}")
-    if a.sequence is not None:      # --sequence: the grid's lists mean the chains' settings (or are refused); the grid's checks see its defaults
+        if not 0 <= s <= SEED_MAX: raise ValueError(f"--seed/--seeds {s} is out of range: seeds "
+                                                    f"are whole numbers from 0 to {SEED_MAX}")
+    # --sequence: the grid's lists mean the chains' settings (or are refused); the grid's checks
+    # see its defaults
+    if a.sequence is not None:
         dflt = FULL if a.full else QUICK
         a.chain_options = sequence_flags(a.shifts, a.methods, a.sparsities, a.protocols, dflt)
-        a.shifts, a.methods, a.sparsities, a.protocols = (dflt[k] for k in ('shifts', 'methods', 'sparsities', 'protocols'))
-    a.shifts, a.methods, a.sparsities, a.protocols = (unique(x) for x in (a.shifts, a.methods, a.sparsities, a.protocols))
+        a.shifts, a.methods, a.sparsities, a.protocols = (
+            dflt[k] for k in ('shifts', 'methods', 'sparsities', 'protocols'))
+    a.shifts, a.methods, a.sparsities, a.protocols = (
+        unique(x) for x in (a.shifts, a.methods, a.sparsities, a.protocols))
     for s in a.shifts: check_shift(s)
-    plan_runs(a.shifts, a.methods, a.sparsities, a.protocols, frontier=a.frontier)   # names, sparsities, protocols no method serves
-    if a.width < 1: raise ValueError(f"--width must be >= 1 (channels of the first convolution), got {a.width}")
+    # names, sparsities, protocols no method serves
+    plan_runs(a.shifts, a.methods, a.sparsities, a.protocols, frontier=a.frontier)
+
+# %% ../nbs/07_cli.ipynb #371c1ee5
+def _check_counts(a):
+    "`--width`, the epochs and `--max-steps`: each at least 1."
+    if a.width < 1:
+        raise ValueError(f"--width must be >= 1 (channels of the first convolution), got {a.width}")
     for flag in ('epochs', 'ft_epochs', 'mask_epochs'):
-        if getattr(a, flag) < 1: raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(a, flag)}")
-    if a.max_steps is not None and a.max_steps < 1: raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
-    if a.address is not None and a.executor != 'ray': raise ValueError("--address needs --executor ray (it is a Ray cluster's address)")
+        if getattr(a, flag) < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(a, flag)}")
+    if a.max_steps is not None and a.max_steps < 1:
+        raise ValueError(f"--max-steps must be >= 1, got {a.max_steps}")
+
+# %% ../nbs/07_cli.ipynb #9ea63bfa
+def _check_modes(a):
+    """The kind of run: `--address` needs `--executor ray`; `--sweep` (its entries checked) and
+    `--sequence` run here, one of them."""
+    if a.address is not None and a.executor != 'ray':
+        raise ValueError("--address needs --executor ray (it is a Ray cluster's address)")
     if a.sweep is not None:
-        if a.sequence is not None: raise ValueError("--sweep and --sequence are two different runs: give one of them")
+        if a.sequence is not None:
+            raise ValueError("--sweep and --sequence are two different runs: give one of them")
         if a.executor == 'ray': raise ValueError("--sweep runs here: leave --executor out")
         a.sweep = list(a.sweep) or list(ENTRIES)
         bad = [e for e in a.sweep if e not in ENTRIES]
-        if bad: raise ValueError(f"--sweep: unknown entr{'y' if len(bad) == 1 else 'ies'} {', '.join(bad)}; known: {', '.join(ENTRIES)}")
-    if a.executor == 'ray' and a.sequence is not None: raise ValueError("--executor ray runs the grid; --sequence runs here: leave --executor out")
+        if bad: raise ValueError(f"--sweep: unknown entr{'y' if len(bad) == 1 else 'ies'} "
+                                 f"{', '.join(bad)}; known: {', '.join(ENTRIES)}")
+    if a.executor == 'ray' and a.sequence is not None:
+        raise ValueError("--executor ray runs the grid; --sequence runs here: leave --executor out")
     if a.executor == 'ray' and not scale.ray_available(): raise ValueError(scale.RAY_HINT)
-    if a.min_steps < 0: raise ValueError(f"--min-steps must be >= 0, got {a.min_steps}")
-    if not 0 < a.val_fraction < 1: raise ValueError(f"--val-fraction must be in (0, 1), e.g. 0.1; got {a.val_fraction}")
-    if a.target_size < 0: raise ValueError(f"--target-size must be >= 0 (0 = all), got {a.target_size}")
-    try: get_device(a.device)
-    except ValueError as e: raise ValueError(f"--device: {e}") from None
+
+# %% ../nbs/07_cli.ipynb #1e3afef1
+def _check_root(a):
+    "`--root`'s four data files, kept as `a.files` (None without `--root`)."
     a.files = None
     if a.root is not None:
         try: a.files = root_files(a.root, ROOT_LAYOUTS if a.full else (MINI_NAME,) + ROOT_LAYOUTS)
         except OSError as e: raise type(e)(f"--root: {e}") from None
-    if a.sequence is not None: check_sequence(a.sequence, a.chain_options['chains'], a.chain_options['methods'], a.full,
-                                              sparsities=a.chain_options['sparsities'])
+
+# %% ../nbs/07_cli.ipynb #4ec25346
+def check_args(a) -> argparse.Namespace:
+    """Every argument checked, and the lists normalised (repeats dropped, -0.0 made 0.0), before
+    any work; raises naming the bad value."""
+    _check_lists(a)
+    _check_counts(a)
+    _check_modes(a)
+    if a.min_steps < 0: raise ValueError(f"--min-steps must be >= 0, got {a.min_steps}")
+    if not 0 < a.val_fraction < 1:
+        raise ValueError(f"--val-fraction must be in (0, 1), e.g. 0.1; got {a.val_fraction}")
+    if a.target_size < 0:
+        raise ValueError(f"--target-size must be >= 0 (0 = all), got {a.target_size}")
+    try: get_device(a.device)
+    except ValueError as e: raise ValueError(f"--device: {e}") from None
+    _check_root(a)
+    if a.sequence is not None:
+        check_sequence(a.sequence, a.chain_options['chains'], a.chain_options['methods'], a.full,
+                       sparsities=a.chain_options['sparsities'])
     out = check_out(a.out)
-    for f in ('results.csv', 'results.json'):     # a file of another format is refused (never overwritten); damaged rows are warned about later
+    # a file of another format is refused (never overwritten); damaged rows are warned about later
+    for f in ('results.csv', 'results.json'):
         if (out / f).exists(): read_results(out / f)
     return a
 
 # %% ../nbs/07_cli.ipynb #e5d305e2
 def sparsity_warnings(results, tol: float = 0.02) -> list[str]:
     "A note for every run whose reached sparsity is more than `tol` from its target."
-    return [f"note: {r.method} {r.protocol} on {r.shift} (seed {r.seed}) reached sparsity {r.sparsity:.3f} for a target of {r.target_sparsity:g}"
-            + (" (the guard kept the head-only control: the mask scored below it on validation)" if r.note.startswith('guard') else '')
-            for r in results if r.sparsity is not None and r.target_sparsity is not None and abs(r.sparsity - r.target_sparsity) > tol]
+    return [f"note: {r.method} {r.protocol} on {r.shift} (seed {r.seed}) reached sparsity "
+            f"{r.sparsity:.3f} for a target of {r.target_sparsity:g}"
+            + (" (the guard kept the head-only control: the mask scored below it on validation)"
+               if r.note.startswith('guard') else '')
+            for r in results if r.sparsity is not None and r.target_sparsity is not None
+            and abs(r.sparsity - r.target_sparsity) > tol]
 
 # %% ../nbs/07_cli.ipynb #5408419a
 def run_key(spec: dict, protocol: str, seed: int, setting: str) -> tuple:
-    "The key of one record of `spec` (a run of `plan_runs`), as `TransferResult.key` makes it: what `run_grid` reuses."
+    """The key of one record of `spec` (a run of `plan_runs`), as `TransferResult.key` makes it:
+    what `run_grid` reuses."""
     return spec_keys(spec, seed, setting)[list(spec['protocols']).index(protocol)]
 
+# %% ../nbs/07_cli.ipynb #13ccb746
 def grid_steps(a, n_source: int, n_targets: dict, plan: list, done=(), setting: str = '') -> dict:
-    "Optimizer steps the grid will take, by kind, and its number of training stages; runs whose records are in `done` take none."
+    """Optimizer steps the grid will take, by kind, and its number of training stages; runs whose
+    records are in `done` take none."""
     steps = lambda n, epochs: run_steps(n, epochs, 128, a.max_steps, a.min_steps)
     out = dict(source=0, masks=0, stage2=0, stages=0)
     def add(kind, n): out[kind] += n; out['stages'] += 1
     for sd in a.seeds:
-        todo = [r for r in plan if any(run_key(r, p, sd, setting) not in done for p in r['protocols'])]
+        todo = [r for r in plan
+                if any(run_key(r, p, sd, setting) not in done for p in r['protocols'])]
         if todo: add('source', steps(n_source, a.epochs))
-        for m, _ in dict.fromkeys((r['method'], r['sparsity']) for r in todo if r['protocols'][0] in SHARED):
-            if m in LEARNED or m == 'magnitude_retrain': add('masks', steps(n_source, a.mask_epochs))   # one per seed, all shifts
+        for m, _ in dict.fromkeys((r['method'], r['sparsity']) for r in todo
+                                  if r['protocols'][0] in SHARED):
+            if m in LEARNED or m == 'magnitude_retrain':
+                add('masks', steps(n_source, a.mask_epochs))   # one per seed, all shifts
         for r in todo: add('stage2', steps(n_targets[r['shift']], a.ft_epochs))
     out['total'] = out['source'] + out['masks'] + out['stage2']
     return out
 
 # %% ../nbs/07_cli.ipynb #942674fe
 class RunBar:
-    "One bar over all the optimizer steps of a run, with the time left; while `routed()`, every `fit` advances it (not a bar of its own)."
+    """One bar over all the optimizer steps of a run, with the time left; while `routed()`, every
+    `fit` advances it (not a bar of its own)."""
     def __init__(self, total: int, desc: str = 'run', progress: bool = True):
         from tqdm.auto import tqdm
         self.done, self.total = 0, total
-        self.bar = tqdm(total=total, desc=desc, unit='step', smoothing=0, disable=not progress, leave=True,
-                        bar_format='{desc}: {percentage:3.0f}%|{bar}| {n}/{total} steps [{elapsed} so far, {remaining} left] {postfix}')
-    def stage(self, *args, desc: str = '', **kw):          # what `fit` gets when it asks for its tqdm bar
+        self.bar = tqdm(total=total, desc=desc, unit='step', smoothing=0, disable=not progress,
+                        leave=True, bar_format='{desc}: {percentage:3.0f}%|{bar}| {n}/{total} '
+                        'steps [{elapsed} so far, {remaining} left] {postfix}')
+    def stage(self, *args, desc: str = '', **kw):   # what `fit` gets when it asks for its tqdm bar
         self.bar.set_postfix_str(desc, refresh=False); return self
     def update(self, n: int = 1): self.done += n; self.bar.update(n)
     def set_postfix(self, *args, **kw): pass
@@ -200,48 +316,59 @@ class RunBar:
         self.total -= n; self.bar.total = self.total; self.bar.refresh()
     @contextlib.contextmanager
     def routed(self):
-        saved, _train.tqdm = _train.tqdm, self.stage       # fit looks its bar up in train's namespace at each call
+        # fit looks its bar up in train's namespace at each call
+        saved, _train.tqdm = _train.tqdm, self.stage
         try: yield self
         finally: _train.tqdm = saved; self.bar.close()
 
 # %% ../nbs/07_cli.ipynb #10abecff
-STEP_SECONDS = 0.064  # wall seconds per optimizer step on an idle 2-core CPU, evaluations included (bench/quick_run.py once measured 71.1 s / 1,118
-                      # steps; 44.1 s / 1,102 steps on 2026-12-07: the estimate errs long, and the full grid's 26 min estimate took 35 beside another job)
+STEP_SECONDS = 0.064  # wall seconds per optimizer step on an idle 2-core CPU, evaluations included
+                      # (bench/quick_run.py once measured 71.1 s / 1,118 steps; 44.1 s / 1,102 steps
+                      # on 2026-12-07: the estimate errs long, and the full grid's 26 min estimate
+                      # took 35 beside another job)
 
 def plan_line(a, steps: dict) -> str:
     "The first line of a run: what will run, and roughly how long it takes."
-    what = 'quick run on the mini subset (--full for the paper-size grid)' if not a.full else 'full grid on the whole of Fashion-MNIST'
+    what = ('quick run on the mini subset (--full for the paper-size grid)' if not a.full
+            else 'full grid on the whole of Fashion-MNIST')
     if a.root: what = f'run on the data in {a.root}'
     learned = [m for m in a.methods if m in LEARNED]
     controls = [m for m in a.methods if m not in LEARNED]
     masks = ', '.join(learned) + (' against ' if learned and controls else '') + ', '.join(controls)
-    grid = (f"{what}: {', '.join(a.shifts)} at sparsity {', '.join(f'{s:g}' for s in a.sparsities)}; masks {masks}; "
-            f"protocols finetune, {', '.join(a.protocols)}; seed(s) {', '.join(map(str, a.seeds))}")
-    if not steps['total']: return f"{grid}. Nothing to train: every record is in {a.out} (--fresh recomputes them)."
+    grid = (f"{what}: {', '.join(a.shifts)} at sparsity {', '.join(f'{s:g}' for s in a.sparsities)}"
+            f"; masks {masks}; protocols finetune, {', '.join(a.protocols)}; "
+            f"seed(s) {', '.join(map(str, a.seeds))}")
+    if not steps['total']:
+        return f"{grid}. Nothing to train: every record is in {a.out} (--fresh recomputes them)."
     m = steps['total'] * STEP_SECONDS / 60
     took = f'{m:.0f} min' if m >= 10 else f'{m:.1f} min'
-    return (f"{grid}. {steps['stages']} training stages, {steps['total']:,} optimizer steps: roughly {took} on an idle "
-            f"2-core CPU (the bar below estimates this machine's time).")
+    return (f"{grid}. {steps['stages']} training stages, {steps['total']:,} optimizer steps: "
+            f"roughly {took} on an idle 2-core CPU (the bar below estimates this machine's time).")
 
 # %% ../nbs/07_cli.ipynb #31f86f30
 def debugging() -> bool:
-    "`DWM_DEBUG` set to 1, true or yes (any case) lets an error through with its traceback; anything else (0, false, no, empty) does not."
+    """`DWM_DEBUG` set to 1, true or yes (any case) lets an error through with its traceback;
+    anything else (0, false, no, empty) does not."""
     return os.environ.get('DWM_DEBUG', '').strip().lower() in ('1', 'true', 'yes')
 
 # %% ../nbs/07_cli.ipynb #5a3ee5ee
 def shown(path) -> str:
-    "`path` as printed: relative to the working folder or the project when it is inside one, so no machine's layout leaks into logs."
+    """`path` as printed: relative to the working folder or the project when it is inside one, so
+    no machine's layout leaks into logs."""
     p = Path(path).resolve()
     for base in (Path.cwd().resolve(), cache_dir().resolve().parent.parent):
         try: return str(p.relative_to(base)) or '.'
         except ValueError: pass
     return str(path)
 
+# %% ../nbs/07_cli.ipynb #b4eaedf7
 def load_data(a, test: bool = True) -> tuple:
-    "The source train and test sets (test None unless `test`): the four files of `--root` exactly, else the mini subset (quick) or the full set (`--full`)."
+    """The source train and test sets (test None unless `test`): the four files of `--root` exactly,
+    else the mini subset (quick) or the full set (`--full`)."""
     if a.files is not None:
         mini = a.files['train'][0].parent.name == MINI_NAME
-        return read_split(a.files['train'], mini), read_split(a.files['test'], mini) if test else None
+        return (read_split(a.files['train'], mini),
+                read_split(a.files['test'], mini) if test else None)
     subset = 'full' if a.full else 'mini'
     return fashion_mnist('train', subset), fashion_mnist('test', subset) if test else None
 
@@ -249,159 +376,260 @@ def model_fn(a):
     "What builds the source model: SmallCNN at `--width` (its hidden layer 4x as wide)."
     return lambda: SmallCNN(width=a.width, hidden=4 * a.width)
 
-def source_cache(out, data: str, seed: int, width: int = 32, val_fraction: float = VAL_FRACTION) -> Path:
-    "Where the grid's source model of a seed is cached: one file per data, width and validation split (each makes another model; `--sequence` trains on the whole training set, as `source_<data>_s<seed>.pt`). The lessons load the same file (`lesson_setup`)."
-    return Path(out) / 'cache' / f"source_{data}{'' if width == 32 else f'_w{width}'}_val{val_fraction:g}_s{seed}.pt"
+# %% ../nbs/07_cli.ipynb #525407a3
+def source_cache(out, data: str, seed: int, width: int = 32,
+                 val_fraction: float = VAL_FRACTION) -> Path:
+    """Where the grid's source model of a seed is cached: one file per data, width and validation
+    split (each makes another model; `--sequence` trains on the whole training set, as
+    `source_<data>_s<seed>.pt`). The lessons load the same file (`lesson_setup`)."""
+    return Path(out) / 'cache' / (f"source_{data}{'' if width == 32 else f'_w{width}'}"
+                                  f"_val{val_fraction:g}_s{seed}.pt")
 
 def grid_source(a, fit_train, src_test, out, seed: int = 0, progress: bool = False) -> tuple:
-    "The grid's source model of `seed` under the options `a` (`parse_args`): trained on `fit_train` (the source's training part), or loaded from `source_cache(out, ...)` when that file was made with the same settings and data. Returns `(model, meta, cache path)`."
-    cache = source_cache(out, 'root' if a.root else ('full' if a.full else 'mini'), seed, a.width, a.val_fraction)
-    model, meta = train_source(fit_train, src_test, cache=cache, model_fn=model_fn(a), epochs=a.epochs, seed=seed, device=a.device,
-                               progress=progress, max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
+    """The grid's source model of `seed` under the options `a` (`parse_args`): trained on
+    `fit_train` (the source's training part), or loaded from `source_cache(out, ...)` when that file
+    was made with the same settings and data. Returns `(model, meta, cache path)`."""
+    cache = source_cache(out, 'root' if a.root else ('full' if a.full else 'mini'), seed, a.width,
+                         a.val_fraction)
+    model, meta = train_source(fit_train, src_test, cache=cache, model_fn=model_fn(a),
+                               epochs=a.epochs, seed=seed, device=a.device, progress=progress,
+                               max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
     return model, meta, cache
 
+# %% ../nbs/07_cli.ipynb #22b9e7ce
 def make_setting(a, src_train, src_test) -> str:
-    "The results' `setting`: the grid's options in words, and a hash of everything that decides the source model (its data included)."
+    """The results' `setting`: the grid's options in words, and a hash of everything that decides
+    the source model (its data included)."""
     import hashlib, json
-    key = source_key(src_train, src_test, model_fn(a)(), a.epochs, 1e-3, 0, a.min_steps, max_steps=a.max_steps)
+    key = source_key(src_train, src_test, model_fn(a)(), a.epochs, 1e-3, 0, a.min_steps,
+                     max_steps=a.max_steps)
     key.pop('seed')
     h = hashlib.sha256(json.dumps(key, sort_keys=True, default=repr).encode()).hexdigest()[:10]
-    return f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} n{a.target_size} steps{a.max_steps} src{h}" + \
-           (f' min{a.min_steps}' if a.min_steps != MIN_STEPS else '') + f' val{a.val_fraction:g}' + \
-           (f' w{a.width}' if a.width != 32 else '')      # stage 2's floor, the split, the model
+    return (f"{'full' if a.full else 'mini'} e{a.epochs} ft{a.ft_epochs} m{a.mask_epochs} "
+            f"n{a.target_size} steps{a.max_steps} src{h}"
+            # stage 2's floor, the split, the model
+            + (f' min{a.min_steps}' if a.min_steps != MIN_STEPS else '') + f' val{a.val_fraction:g}'
+            + (f' w{a.width}' if a.width != 32 else ''))
 
 def setting_label(setting: str) -> str:
-    "A short name for a results' `setting` (from `make_setting`): the source model's width, which sets the regime (roomy or tight)."
+    """A short name for a results' `setting` (from `make_setting`): the source model's width, which
+    sets the regime (roomy or tight)."""
     m = re.search(r' w(\d+)$', setting or '')
     return f"SmallCNN width {m.group(1) if m else 32}"
 
+# %% ../nbs/07_cli.ipynb #248b3c5f
 def reproduction_figure(results, path=None):
-    "The reproduction's trade-off figure (08_reproduce's and the README's): a row per model width, a panel per shift, `isolate` and `adapt` beside the baselines."
+    """The reproduction's trade-off figure (08_reproduce's and the README's): a row per model width,
+    a panel per shift, `isolate` and `adapt` beside the baselines."""
     return plot_all_pareto(results, path, by='setting', protocols=['isolate', 'adapt'],
                            names={r.setting: setting_label(r.setting) for r in results})
 
-def run(argv=None, state: dict | None = None):
-    "Run the command with `argv`; returns the result records. `state['saved']` counts the records saved so far (for Ctrl-C)."
-    state = {} if state is None else state
-    a = parse_args(argv)
-    if a.sequence is not None:          # many domains on one network: see 04a_sequence; the grid's data and source-model cache name
-        o = a.chain_options
-        try: return reproduce_sequence(a.out, a.sequence, a.full, o['chains'], epochs=a.epochs, ft_epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
-                                       train_size=a.target_size, device=a.device, max_steps=a.max_steps, min_steps=a.min_steps,
-                                       progress=not a.no_progress, methods=o['methods'], sparsities=o['sparsities'], seeds=a.seeds,
-                                       fresh=a.fresh, source_data=load_data(a), data_name='root' if a.root else ('full' if a.full else 'mini'), state=state)
-        except KeyboardInterrupt:
-            out = state.get('out')
-            where = (f"{state.get('saved', 0)} chain record(s) of this session are saved in {shown(out)}/sequence.csv" + (
-                     f"; the source model is cached ({', '.join(shown(out / 'cache' / n) for n in state['sources'])})" if state.get('sources') else '')
-                     if out else "nothing was run yet")
-            print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: finished chains are reused.", file=sys.stderr)
-            sys.exit(130)
-    if a.sweep is not None: return run_sweep(a, state)
-    t0, out = time.perf_counter(), Path(a.out)
-    data = 'root' if a.root else ('full' if a.full else 'mini')
-    src_train, src_test = load_data(a)
-    fit_train = split_validation(src_train, a.val_fraction)[0]      # run_grid makes the same split: its validation part is never trained on
-    setting = make_setting(a, fit_train, src_test)
-    out.mkdir(parents=True, exist_ok=True)
-    for folder in (out, out / 'cache'): sweep_temp(folder)          # temporary files of killed runs
-    state.update(out=out, saved=0)
-    accs, cached = {}, []
-    def source_model(seed):     # one source model per seed, trained once and cached (keyed on everything that decides it)
-        n0 = bar.done
-        model, meta, cache = grid_source(a, fit_train, src_test, out, seed)
-        if bar.done == n0:      # not a step taken: loaded, as an earlier run with the same settings and data trained it
-            bar.skip(run_steps(len(fit_train), a.epochs, 128, a.max_steps, a.min_steps)); cached.append(f'seed {seed}: {shown(cache)}')
-        accs[seed] = meta.get('source_acc', float('nan'))
-        return model
+# %% ../nbs/07_cli.ipynb #c2321cc9
+def _run_sequence(a, state: dict):
+    """`--sequence`: many domains on one network (see 04a_sequence), with the grid's data and
+    source-model cache name; Ctrl-C says what was saved (exit 130)."""
+    o = a.chain_options
+    try: return reproduce_sequence(a.out, a.sequence, a.full, o['chains'], epochs=a.epochs,
+                                   ft_epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
+                                   train_size=a.target_size, device=a.device, max_steps=a.max_steps,
+                                   min_steps=a.min_steps, progress=not a.no_progress,
+                                   methods=o['methods'], sparsities=o['sparsities'], seeds=a.seeds,
+                                   fresh=a.fresh, source_data=load_data(a),
+                                   data_name='root' if a.root else ('full' if a.full else 'mini'),
+                                   state=state)
+    except KeyboardInterrupt:
+        out = state.get('out')
+        where = (f"{state.get('saved', 0)} chain record(s) of this session are saved in "
+                 f"{shown(out)}/sequence.csv" + (
+                     f"; the source model is cached "
+                     f"({', '.join(shown(out / 'cache' / n) for n in state['sources'])})"
+                     if state.get('sources') else '')
+                 if out else "nothing was run yet")
+        print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: "
+              "finished chains are reused.", file=sys.stderr)
+        sys.exit(130)
+
+# %% ../nbs/07_cli.ipynb #913e30a4
+def _grid_plan(a, src_train, src_test, fit_train, out, setting, state) -> tuple:
+    """What the grid will run: `(targets, executor, runs, its progress bar)`. Its steps (runs whose
+    records are in `out` take none) go to `state['steps']`, said by the run's first line, and the
+    bar to `state['bar']`."""
     targets = {}
-    for s in a.shifts:          # the data are the same for every seed: seed 0 for the shift's noise and the target subset
+    # the data are the same for every seed: seed 0 for the shift's noise and the target subset
+    for s in a.shifts:
         dom = make_domains(src_train, src_test, s, 0)
         targets[s] = (random_subset(dom.target_train, a.target_size, 0), dom.target_test)
     executor = scale.RayExecutor(address=a.address) if a.executor == 'ray' else 'serial'
     plan = plan_runs(a.shifts, a.methods, a.sparsities, a.protocols, frontier=a.frontier)
-    done = set() if a.fresh or not (out / 'results.csv').exists() else {r.key() for r in read_results(out / 'results.csv')[0]}
-    n_fit = {s: len(t[0]) - round(len(t[0]) * a.val_fraction) for s, t in targets.items()}     # what run_grid trains on
+    done = set() if a.fresh or not (out / 'results.csv').exists() else {
+        r.key() for r in read_results(out / 'results.csv')[0]}
+    n_fit = {s: len(t[0]) - round(len(t[0]) * a.val_fraction)
+             for s, t in targets.items()}     # what run_grid trains on
     state['steps'] = steps = grid_steps(a, len(fit_train), n_fit, plan, done, setting)
     print(plan_line(a, steps), flush=True)
-    bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run', progress=not a.no_progress and executor == 'serial')
+    bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run',
+                                progress=not a.no_progress and executor == 'serial')
+    return targets, executor, plan, bar
+
+# %% ../nbs/07_cli.ipynb #e4d9df48
+def _run_grid(a, state, src_train, src_test, fit_train, setting, out) -> tuple:
+    """The grid's runs under one progress bar: `(results, source accuracy by seed, the source
+    models loaded from the cache)`."""
+    accs, cached = {}, []
+    # one source model per seed, trained once and cached (keyed on everything that decides it)
+    def source_model(seed):
+        n0 = bar.done
+        model, meta, cache = grid_source(a, fit_train, src_test, out, seed)
+        # not a step taken: loaded, as an earlier run with the same settings and data trained it
+        if bar.done == n0:
+            bar.skip(run_steps(len(fit_train), a.epochs, 128, a.max_steps, a.min_steps))
+            cached.append(f'seed {seed}: {shown(cache)}')
+        accs[seed] = meta.get('source_acc', float('nan'))
+        return model
+    targets, executor, plan, bar = _grid_plan(a, src_train, src_test, fit_train, out, setting,
+                                              state)
     def saved(res): state['saved'] += len(res)
-    with bar.routed(): results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv', seeds=a.seeds, setting=setting,
-                       reuse=not a.fresh, on_save=saved, progress=not a.no_progress and executor != 'serial', epochs=a.ft_epochs, mask_epochs=a.mask_epochs,
-                       device=a.device, max_steps=a.max_steps, min_steps=a.min_steps, executor=executor,
-                       val_fraction=a.val_fraction)
-    merge_results(out / 'results.csv', [], out / 'results.json')          # the JSON copy: everything in the folder, other settings too
+    with bar.routed():
+        results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv',
+                           seeds=a.seeds, setting=setting, reuse=not a.fresh, on_save=saved,
+                           progress=not a.no_progress and executor != 'serial', epochs=a.ft_epochs,
+                           mask_epochs=a.mask_epochs, device=a.device, max_steps=a.max_steps,
+                           min_steps=a.min_steps, executor=executor, val_fraction=a.val_fraction)
+    return results, accs, cached
+
+# %% ../nbs/07_cli.ipynb #b0d3037a
+def _write_files(a, results, out) -> list:
+    """`results.json` beside `results.csv`, and this run's plots: the trade-off plot, and the
+    density per layer of its first shift and seed where it has masks; returns the names written."""
+    # the JSON copy: everything in the folder, other settings too
+    merge_results(out / 'results.csv', [], out / 'results.json')
     written = ['results.csv', 'results.json']
-    plot_all_pareto(results, out / 'pareto.png'); written.append('pareto.png')   # the plots show this run
+    # the plots show this run
+    plot_all_pareto(results, out / 'pareto.png'); written.append('pareto.png')
     import matplotlib.pyplot as plt
-    masked = [r for r in results if r.layer_density and r.protocol != 'protect' and r.shift == a.shifts[0] and r.seed == a.seeds[0]]
+    masked = [r for r in results if r.layer_density and r.protocol != 'protect'
+              and r.shift == a.shifts[0] and r.seed == a.seeds[0]]
     if masked:
         fig = plot_density(masked).figure
         fig.set_size_inches(10, 3.6); fig.tight_layout()
-        atomic_write(out / 'density.png', lambda t: fig.savefig(t, dpi=110, format='png')); written.append('density.png')
-    else: (out / 'density.png').unlink(missing_ok=True)              # an earlier run's plot must not pass for this one's
+        atomic_write(out / 'density.png', lambda t: fig.savefig(t, dpi=110, format='png'))
+        written.append('density.png')
+    else:           # an earlier run's plot must not pass for this one's
+        (out / 'density.png').unlink(missing_ok=True)
     plt.close('all')
+    return written
+
+# %% ../nbs/07_cli.ipynb #fd9d7eb0
+def _print_report(a, results, accs, cached, data, out, written, t0):
+    "The table, the sparsity notes, the source models' accuracies, and what was written where."
     print(format_table(summarize(results)))
     for line in sparsity_warnings(results): print(line)
     src = ', '.join(f'seed {k}: {v:.3f}' for k, v in accs.items()) or 'all runs reused'
-    if cached: print(f"\nsource model loaded, not trained (an earlier run with the same settings and data cached it): {'; '.join(cached)}")
-    print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over {len(a.seeds)} seed(s) where more than one."
-          f"\nsource model accuracy ({data}): {src}; wrote {shown(out)}/: {', '.join(written)} in {time.perf_counter() - t0:.0f}s")
+    if cached: print(f"\nsource model loaded, not trained (an earlier run with the same settings "
+                     f"and data cached it): {'; '.join(cached)}")
+    print(f"\nR = source after / before, T = target after / finetuning's; mean ± std over "
+          f"{len(a.seeds)} seed(s) where more than one."
+          f"\nsource model accuracy ({data}): {src}; wrote {shown(out)}/: {', '.join(written)} "
+          f"in {time.perf_counter() - t0:.0f}s")
+
+# %% ../nbs/07_cli.ipynb #12a0903f
+def run(argv=None, state: dict | None = None):
+    """Run the command with `argv`; returns the result records. `state['saved']` counts the records
+    saved so far (for Ctrl-C)."""
+    state = {} if state is None else state
+    a = parse_args(argv)
+    if a.sequence is not None: return _run_sequence(a, state)   # many domains on one network
+    if a.sweep is not None: return run_sweep(a, state)
+    t0, out = time.perf_counter(), Path(a.out)
+    data = 'root' if a.root else ('full' if a.full else 'mini')
+    src_train, src_test = load_data(a)
+    # run_grid makes the same split: its validation part is never trained on
+    fit_train = split_validation(src_train, a.val_fraction)[0]
+    setting = make_setting(a, fit_train, src_test)
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / 'cache'): sweep_temp(folder)          # temporary files of killed runs
+    state.update(out=out, saved=0)
+    results, accs, cached = _run_grid(a, state, src_train, src_test, fit_train, setting, out)
+    written = _write_files(a, results, out)
+    _print_report(a, results, accs, cached, data, out, written, t0)
     return results
 
+# %% ../nbs/07_cli.ipynb #58898412
+def _sweep_shift(a, state, model, meta, src_train, s, seed, sp, out) -> dict:
+    """`--sweep` on shift `s` from the source model of `seed`: its `sweep_SHIFT.json` written, each
+    entry's curve and choice printed."""
+    tgt = random_subset(shift_dataset(src_train, s, 0), a.target_size, 0)   # the grid's target data
+    name = (f"sweep_{s}{'' if a.width == 32 else f'_w{a.width}'}"
+            f"{'' if len(a.seeds) == 1 else f'_s{seed}'}.json")
+    res = sweep(model, src_train, tgt, a.sweep, val_fraction=a.val_fraction, sparsity=sp, seed=seed,
+                path=out / name, progress=not a.no_progress, shift=s, epochs=a.ft_epochs,
+                mask_epochs=a.mask_epochs, device=a.device, max_steps=a.max_steps,
+                min_steps=a.min_steps, source_id=meta['cache_key'])
+    state['saved'] += 1
+    print(f"\n{s}, seed {seed} ({shown(out / name)}):")
+    for n, e in res['entries'].items():
+        pts = '  '.join(f"{p['value']:.3g}:{p['score']:.3f}" for p in e['curve'])
+        print(f"  {n:<26} {e['knob']:<8} {pts}   chosen {e['chosen']:.3g} "
+              f"(centre {e['centre']:.3g})")
+    return res
+
+# %% ../nbs/07_cli.ipynb #c1160e3f
 def run_sweep(a, state: dict) -> dict:
-    "`--sweep`: tune on the validation splits (the test files are never opened); one `sweep_SHIFT.json` per shift. The source model is the grid's (same cache, same key)."
+    """`--sweep`: tune on the validation splits (the test files are never opened); one
+    `sweep_SHIFT.json` per shift. The source model is the grid's (same cache, same key)."""
     t0, out = time.perf_counter(), Path(a.out)
     data = 'root' if a.root else ('full' if a.full else 'mini')
     src_train, _ = load_data(a, test=False)
     fit_train = split_validation(src_train, a.val_fraction)[0]
     out.mkdir(parents=True, exist_ok=True); sweep_temp(out); state.update(out=out, saved=0)
     sp = 0.8 if 0.8 in a.sparsities else a.sparsities[0]
-    print(f"sweep on {data} data: {', '.join(a.sweep)}; {POINTS} values each over {DECADES:g} decades, scored on validation "
-          f"({a.val_fraction:g} of each training set); {', '.join(a.shifts)} at sparsity {sp:g}; seed(s) {', '.join(map(str, a.seeds))}", flush=True)
+    print(f"sweep on {data} data: {', '.join(a.sweep)}; {POINTS} values each over {DECADES:g} "
+          f"decades, scored on validation ({a.val_fraction:g} of each training set); "
+          f"{', '.join(a.shifts)} at sparsity {sp:g}; seed(s) {', '.join(map(str, a.seeds))}",
+          flush=True)
     results = {}
     for seed in a.seeds:
-        model, meta = train_source(fit_train, None, cache=source_cache(out, data, seed, a.width, a.val_fraction), model_fn=model_fn(a), epochs=a.epochs, seed=seed,
-                                device=a.device, progress=not a.no_progress, max_steps=a.max_steps, min_steps=a.min_steps, fresh=a.fresh)
+        model, meta, _ = grid_source(a, fit_train, None, out, seed, progress=not a.no_progress)
         for s in a.shifts:
-            tgt = random_subset(shift_dataset(src_train, s, 0), a.target_size, 0)      # the grid's target training data
-            name = f"sweep_{s}{'' if a.width == 32 else f'_w{a.width}'}{'' if len(a.seeds) == 1 else f'_s{seed}'}.json"
-            results[(s, seed)] = res = sweep(model, src_train, tgt, a.sweep, val_fraction=a.val_fraction, sparsity=sp, seed=seed,
-                                             path=out / name, progress=not a.no_progress, shift=s, epochs=a.ft_epochs,
-                                             mask_epochs=a.mask_epochs, device=a.device, max_steps=a.max_steps, min_steps=a.min_steps,
-                                             source_id=meta['cache_key'])
-            state['saved'] += 1
-            print(f"\n{s}, seed {seed} ({shown(out / name)}):")
-            for n, e in res['entries'].items():
-                pts = '  '.join(f"{p['value']:.3g}:{p['score']:.3f}" for p in e['curve'])
-                print(f"  {n:<26} {e['knob']:<8} {pts}   chosen {e['chosen']:.3g} (centre {e['centre']:.3g})")
-    print(f"\nscore = {TARGET} for adapt and finetune, the {BALANCED} otherwise; no test image was read. "
-          f"{time.perf_counter() - t0:.0f}s")
+            results[(s, seed)] = _sweep_shift(a, state, model, meta, src_train, s, seed, sp, out)
+    print(f"\nscore = {TARGET} for adapt and finetune, the {BALANCED} otherwise; no test image "
+          f"was read. {time.perf_counter() - t0:.0f}s")
     return results
 
+# %% ../nbs/07_cli.ipynb #91f0762a
 def _warn_line(message, category, filename, lineno, file=None, line=None):
     print(f"dwm-reproduce: warning: {message}", file=sys.stderr if file is None else file)
 
+# %% ../nbs/07_cli.ipynb #e58b6f65
 def main(argv=None):
-    "Entry point of `dwm-reproduce`: user errors become one clean message and a non-zero exit; Ctrl-C says what was saved (exit 130)."
+    """Entry point of `dwm-reproduce`: user errors become one clean message and a non-zero exit;
+    Ctrl-C says what was saved (exit 130)."""
     state = {}
     with warnings.catch_warnings():
         warnings.simplefilter('default'); warnings.showwarning = _warn_line
         try: run(argv, state)
         except KeyboardInterrupt:
             out = state.get('out')
-            where = f"{state.get('saved', 0)} run record(s) of this session are saved in {shown(out)}/results.csv" if out else "nothing was run yet"
-            print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: finished runs are reused.", file=sys.stderr)
+            where = (f"{state.get('saved', 0)} run record(s) of this session are saved in "
+                     f"{shown(out)}/results.csv" if out else "nothing was run yet")
+            print(f"\ndwm-reproduce: interrupted; {where}. Run the same command again to resume: "
+                  "finished runs are reused.", file=sys.stderr)
             sys.exit(130)
         except (ValueError, TypeError, OSError, FloatingPointError, RuntimeError) as e:
             if debugging(): raise
-            hint = ' (set DWM_DEBUG=1 to see where it happened)' if isinstance(e, RuntimeError) else ''
+            hint = (' (set DWM_DEBUG=1 to see where it happened)' if isinstance(e, RuntimeError)
+                    else '')
             print(f"dwm-reproduce: error: {e}{hint}", file=sys.stderr)
             sys.exit(1)
 
 # %% ../nbs/07_cli.ipynb #les1cd
-def lesson_setup(shift: str = 'rot90', full: bool | None = None, seed: int = 0, progress: bool = True):
-    "What a lesson starts from: the data, validation splits and source model of `dwm-reproduce` (`--full`, or the quick run when `full` is False; `None`: full except in test mode). A namespace: `model`, `source_acc`, `full`, `shift`, `source_train` and `target_train` (the parts trained on), `source_test`, `target_test`, and `vals`, the validation splits as `transfer_runs` takes them."
+def lesson_setup(shift: str = 'rot90', full: bool | None = None, seed: int = 0,
+                 progress: bool = True):
+    """What a lesson starts from: the data, validation splits and source model of `dwm-reproduce`
+    (`--full`, or the quick run when `full` is False; `None`: full except in test mode). A
+    namespace: `model`, `source_acc`, `full`, `shift`, `source_train` and `target_train` (the parts
+    trained on), `source_test`, `target_test`, and `vals`, the validation splits as
+    `transfer_runs` takes them."""
     from types import SimpleNamespace
     from dwm_tutorial.data import in_test
     full = not in_test() if full is None else full
@@ -409,11 +637,14 @@ def lesson_setup(shift: str = 'rot90', full: bool | None = None, seed: int = 0, 
     src_train, src_test = load_data(a)
     src_fit, src_val = split_validation(src_train, a.val_fraction)
     dom = make_domains(src_train, src_test, check_shift(shift), 0)
-    tgt_fit, tgt_val = split_validation(random_subset(dom.target_train, a.target_size, 0), a.val_fraction)
+    tgt_fit, tgt_val = split_validation(random_subset(dom.target_train, a.target_size, 0),
+                                        a.val_fraction)
     model, meta, _ = grid_source(a, src_fit, src_test, cache_dir().parent, seed, progress)
-    return SimpleNamespace(model=model, source_acc=meta['source_acc'], full=full, shift=shift, source_train=src_fit,
-                           source_test=src_test, target_train=tgt_fit, target_test=dom.target_test,
+    return SimpleNamespace(model=model, source_acc=meta['source_acc'], full=full, shift=shift,
+                           source_train=src_fit, source_test=src_test, target_train=tgt_fit,
+                           target_test=dom.target_test,
                            vals=dict(source_val=src_val, target_val=tgt_val))
 
 # %% ../nbs/07_cli.ipynb #bdc03d75
-if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'dwm_tutorial.cli': main()
+if (__name__ == '__main__'
+        and getattr(globals().get('__spec__'), 'name', None) == 'dwm_tutorial.cli'): main()

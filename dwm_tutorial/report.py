@@ -20,8 +20,9 @@ __all__ = ['TABLE_COLS', 'GROUP', 'PROTOCOL_MARKERS', 'BASELINE_LABELS', 'COURSE
            'plot_curves']
 
 # %% ../nbs/05_report.ipynb #ed47910f
-TABLE_COLS = ('shift', 'protocol', 'method', 'option', 'target_sparsity', 'sparsity', 'source_before', 'source_after', 'target_after',
-              'retention', 'relative_target', 'bits_per_weight', 'source_data', 'seeds')
+TABLE_COLS = ('shift', 'protocol', 'method', 'option', 'target_sparsity', 'sparsity',
+              'source_before', 'source_after', 'target_after', 'retention', 'relative_target',
+              'bits_per_weight', 'source_data', 'seeds')
 GROUP = ('shift', 'protocol', 'method', 'target_sparsity', 'setting', 'option')
 
 def _fmt(v) -> str:
@@ -30,8 +31,10 @@ def _fmt(v) -> str:
     if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10_000: return f'{v:,}'
     return '' if v is None else str(v)
 
+# %% ../nbs/05_report.ipynb #e4a6bcfa
 def summarize(results) -> list[dict]:
-    "One row per run of the grid, over its seeds: numbers become `(mean, std)` (std None for one seed), `seeds` counts them."
+    """One row per run of the grid, over its seeds: numbers become `(mean, std)` (std None for one
+    seed), `seeds` counts them."""
     import statistics
     groups = {}
     for r in results:
@@ -41,170 +44,266 @@ def summarize(results) -> list[dict]:
     for rows in groups.values():
         row = dict(rows[0], seeds=len(rows))
         for k, v in rows[0].items():
-            if k in GROUP or k in ('seed', 'format') or isinstance(v, bool) or not isinstance(v, (int, float)): continue
+            if (k in GROUP or k in ('seed', 'format') or isinstance(v, bool)
+                    or not isinstance(v, (int, float))): continue
             vals = [x[k] for x in rows if isinstance(x.get(k), (int, float))]
             if len(vals) == len(rows):
                 row[k] = (statistics.fmean(vals), statistics.stdev(vals) if len(vals) > 1 else None)
         out.append(row)
     return out
 
+# %% ../nbs/05_report.ipynb #dda80103
 def format_table(rows, cols=None) -> str:
-    "A plain-text table of dicts or `TransferResult`s (floats to 3 decimals, `(mean, std)` as `mean ± std`)."
+    """A plain-text table of dicts or `TransferResult`s (floats to 3 decimals, `(mean, std)` as
+    `mean ± std`)."""
     rows = [asdict(r) if is_dataclass(r) else r for r in rows]
-    cols = list(cols or ([c for c in TABLE_COLS if c in rows[0]] if 'protocol' in rows[0] else rows[0]))
+    cols = list(cols or ([c for c in TABLE_COLS if c in rows[0]] if 'protocol' in rows[0]
+                         else rows[0]))
     cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
     w = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
     line = lambda xs: '  '.join(x.rjust(w[i]) for i, x in enumerate(xs))
     return '\n'.join([line(cols), line(['-' * n for n in w])] + [line(x) for x in cells])
 
 # %% ../nbs/05_report.ipynb #92d89057
-PROTOCOL_MARKERS = {'protect': 'o', 'isolate': 's', 'adapt': '^', 'finetune': 'X', 'protect_restored': 'D', 'head': 'v',
-                    'l2sp': 'P', 'ewc': 'p', 'joint': 'h'}
-BASELINE_LABELS = {'head': 'head only (no mask)', 'l2sp': 'L2-SP (no storage)', 'ewc': 'EWC (no storage)',
+PROTOCOL_MARKERS = {'protect': 'o', 'isolate': 's', 'adapt': '^', 'finetune': 'X',
+                    'protect_restored': 'D', 'head': 'v', 'l2sp': 'P', 'ewc': 'p', 'joint': 'h'}
+BASELINE_LABELS = {'head': 'head only (no mask)', 'l2sp': 'L2-SP (no storage)',
+                   'ewc': 'EWC (no storage)',
                    'joint': 'joint (needs the source data at target time)'}
 
 def pareto_points(results: list[TransferResult]) -> list[TransferResult]:
     "The runs that no other run beats on both source and target accuracy."
-    return [r for r in results if not any(o.source_after >= r.source_after and o.target_after >= r.target_after and
-                                           (o.source_after, o.target_after) != (r.source_after, r.target_after) for o in results)]
+    return [r for r in results
+            if not any(o.source_after >= r.source_after and o.target_after >= r.target_after and
+                       (o.source_after, o.target_after) != (r.source_after, r.target_after)
+                       for o in results)]
 
 def _mean(v): return v[0] if isinstance(v, tuple) else v
 def _std(v): return (v[1] or 0.0) if isinstance(v, tuple) else 0.0
 
+# %% ../nbs/05_report.ipynb #d5d5bd7c
 def _place_labels(ax, items, fontsize=6, reach: int = 4):
-    "Write `(x, y, text, colour)` labels next to their points, each moved down the page until it overlaps no earlier one; a label with no free place within `reach` lines of its point is left out (a crowded cluster keeps its first labels)."
+    """Write `(x, y, text, colour)` labels next to their points, each moved down the page until it
+    overlaps no earlier one; a label with no free place within `reach` lines of its point is left
+    out (a crowded cluster keeps its first labels)."""
     ax.figure.canvas.draw_idle(); ax.autoscale_view()
     taken = []
     for x, y, text, color in sorted(items, key=lambda t: (-t[1], t[0])):
         px, py = ax.transData.transform((x, y)); dy = 3
-        while any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken) and dy > 3 - 7 * reach: dy -= 7
-        if any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken): continue
+        while (any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7 for qx, qy in taken)
+               and dy > 3 - 7 * reach): dy -= 7
+        if any(abs(px - qx) < 3.2 * len(text) and abs(py + dy - qy) < 7
+               for qx, qy in taken): continue
         taken.append((px, py + dy))
-        ax.annotate(text, (x, y), fontsize=fontsize, xytext=(4, dy), textcoords='offset points', color=color)
+        ax.annotate(text, (x, y), fontsize=fontsize, xytext=(4, dy), textcoords='offset points',
+                    color=color)
 
+# %% ../nbs/05_report.ipynb #423edeec
 def method_colors(methods=()) -> dict:
-    "A colour per mask method, the same in every figure: the colour-blind palette in `METHODS` order, other names after them; baselines ('none') grey."
+    """A colour per mask method, the same in every figure: the colour-blind palette in `METHODS`
+    order, other names after them; baselines ('none') grey."""
     import seaborn as sns
     names = list(METHODS) + sorted(set(methods) - set(METHODS) - {'none'})
     return dict(zip(names, sns.color_palette('colorblind', len(names)))) | {'none': 'dimgray'}
 
-def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None, kind: str = 'rt',
-                protocols=None, finetune: str = 'point', legend: bool = True):
-    "One shift's runs: retention R against relative target T (`kind='rt'`), or source against target accuracy (`'acc'`); error bars are the std over seeds. `protocols` picks which to draw; `finetune='line'` marks plain finetuning by a line (for zoomed panels) instead of a point; `legend=False` leaves the legend to another panel."
-    import matplotlib.pyplot as plt
-    if kind not in ('rt', 'acc'): raise ValueError(f"kind is 'rt' (retention vs relative target) or 'acc' (accuracies), got {kind!r}")
-    if finetune not in ('point', 'line', None): raise ValueError(f"finetune is 'point', 'line' or None, got {finetune!r}")
+# %% ../nbs/05_report.ipynb #9cf61ba8
+def _pareto_rows(results, shift, kind) -> tuple:
+    """`(shift, rows, x key, y key)`: the runs of `shift` (default: the first shift), seeds
+    summarized, that have both coordinates of `kind`."""
     shifts = list(dict.fromkeys(r.shift for r in results))      # in order of appearance
     shift = shift or shifts[0]
     rs = summarize([r for r in results if r.shift == shift])
     if not rs: raise ValueError(f"no results for shift {shift!r}; have {shifts}")
     xk, yk = ('relative_target', 'retention') if kind == 'rt' else ('target_after', 'source_after')
-    rs = [r for r in rs if r.get(xk) is not None and r.get(yk) is not None]
-    ax = ax or plt.subplots(figsize=(6.4, 4.6))[1]
-    colors = method_colors({r.method for r in results})                              # the same colours in every figure
-    runs = [r for r in rs if r['protocol'] != 'finetune' and (protocols is None or r['protocol'] in protocols or r['method'] == 'none')]
+    return shift, [r for r in rs if r.get(xk) is not None and r.get(yk) is not None], xk, yk
+
+# %% ../nbs/05_report.ipynb #251dbee0
+def _draw_runs(ax, runs, xk, yk, colors, protocols) -> list:
+    "Each method and protocol's runs, joined in order of sparsity; returns their sparsity labels."
     labels = []
     for (m, p) in sorted({(r['method'], r['protocol']) for r in runs}):
-        pts = sorted([r for r in runs if (r['method'], r['protocol']) == (m, p)], key=lambda r: r['target_sparsity'] or 0)
-        name = BASELINE_LABELS.get(p, p) if m == 'none' else m if protocols is not None and len(protocols) == 1 else f'{m} · {p}'
-        ax.errorbar([_mean(r[xk]) for r in pts], [_mean(r[yk]) for r in pts], xerr=[_std(r[xk]) for r in pts],
-                    yerr=[_std(r[yk]) for r in pts], marker=PROTOCOL_MARKERS.get(p, 'o'), color=colors[m],
-                    label=name, alpha=.85, ms=6, lw=1, capsize=2)
+        pts = sorted([r for r in runs if (r['method'], r['protocol']) == (m, p)],
+                     key=lambda r: r['target_sparsity'] or 0)
+        name = (BASELINE_LABELS.get(p, p) if m == 'none'
+                else m if protocols is not None and len(protocols) == 1 else f'{m} · {p}')
+        ax.errorbar([_mean(r[xk]) for r in pts], [_mean(r[yk]) for r in pts],
+                    xerr=[_std(r[xk]) for r in pts], yerr=[_std(r[yk]) for r in pts],
+                    marker=PROTOCOL_MARKERS.get(p, 'o'), color=colors[m], label=name, alpha=.85,
+                    ms=6, lw=1, capsize=2)
         for r in pts:
             sp = _mean(r['sparsity']) if r.get('sparsity') is not None else r['target_sparsity']
             if sp is not None: labels.append((_mean(r[xk]), _mean(r[yk]), f'{sp:.2f}', colors[m]))
-    curve = sorted((r for r in rs if r['protocol'] == 'finetune' and finetune == 'point'), key=lambda r: _mean(r[xk]))
+    return labels
+
+# %% ../nbs/05_report.ipynb #4a4a5a40
+def _draw_finetune(ax, rs, xk, yk, kind, finetune, labels):
+    """Plain finetuning: its runs at lower learning rates as a dotted curve (their labels added to
+    `labels`), its own run as a point (`finetune='point'`) or as a line at its T ('line')."""
+    curve = sorted((r for r in rs if r['protocol'] == 'finetune' and finetune == 'point'),
+                   key=lambda r: _mean(r[xk]))
     if len(curve) > 1:      # finetuning at several learning rates: its own trade-off, a curve
-        ax.plot([_mean(r[xk]) for r in curve], [_mean(r[yk]) for r in curve], color='k', ls=':', lw=1, marker='x', ms=5,
-                label='finetune at lower learning rates')
+        ax.plot([_mean(r[xk]) for r in curve], [_mean(r[yk]) for r in curve], color='k', ls=':',
+                lw=1, marker='x', ms=5, label='finetune at lower learning rates')
         for r in curve:
             if r.get('option'): labels.append((_mean(r[xk]), _mean(r[yk]), r['option'], 'k'))
     for r in (r for r in rs if r['protocol'] == 'finetune' and finetune and not r.get('option')):
         if finetune == 'point':
-            ax.errorbar([_mean(r[xk])], [_mean(r[yk])], xerr=[_std(r[xk])], yerr=[_std(r[yk])], marker='X', ms=10, color='k',
-                        ls='none', zorder=5, label='finetune (all weights)')
-        else: ax.axvline(_mean(r[xk]), color='k', ls='--', lw=1, label=f'finetuning: {"T = 1" if kind == "rt" else f"target {_mean(r[xk]):.3f}"}, {"R" if kind == "rt" else "source"} = {_mean(r[yk]):.2f}')
+            ax.errorbar([_mean(r[xk])], [_mean(r[yk])], xerr=[_std(r[xk])], yerr=[_std(r[yk])],
+                        marker='X', ms=10, color='k', ls='none', zorder=5,
+                        label='finetune (all weights)')
+        else: ax.axvline(_mean(r[xk]), color='k', ls='--', lw=1, label=(
+            f'finetuning: {"T = 1" if kind == "rt" else f"target {_mean(r[xk]):.3f}"}, '
+            f'{"R" if kind == "rt" else "source"} = {_mean(r[yk]):.2f}'))
+
+# %% ../nbs/05_report.ipynb #73d84eec
+def _draw_reference(ax, rs, runs, yk, kind, shift, finetune):
+    """The goal R = T = 1 (`kind='rt'`, unless a zoomed panel's runs are all far below it) or the
+    source model before transfer (`'acc'`), and the axis labels."""
     if kind == 'rt':
         if finetune == 'point' or any(_mean(r[yk]) > 0.9 for r in runs):
             ax.scatter([1], [1], marker='*', s=220, color='gold', edgecolor='k', zorder=6,
                        label='goal R = T = 1 (one copy per domain: 32 bits/weight)')
-        ax.set_xlabel(f'relative target T = target acc. / finetuning\'s ({shift})'); ax.set_ylabel('retention R = source after / before')
+        ax.set_xlabel(f'relative target T = target acc. / finetuning\'s ({shift})')
+        ax.set_ylabel('retention R = source after / before')
     else:
         ref = rs[0]
-        ax.scatter([_mean(ref['target_before'])], [_mean(ref['source_before'])], marker='*', s=220, color='grey', zorder=5,
-                   label='source model (before)')
-        ax.set_xlabel(f'target accuracy after transfer ({shift})'); ax.set_ylabel('source accuracy after transfer')
+        ax.scatter([_mean(ref['target_before'])], [_mean(ref['source_before'])], marker='*', s=220,
+                   color='grey', zorder=5, label='source model (before)')
+        ax.set_xlabel(f'target accuracy after transfer ({shift})')
+        ax.set_ylabel('source accuracy after transfer')
+
+# %% ../nbs/05_report.ipynb #6a3d21d5
+def _finish_pareto(ax, labels, title, kind, shift, legend):
+    "The grid, the labels placed apart, the title and (with `legend`) the legend beside the data."
     ax.grid(alpha=.3); ax.margins(0.12)
     _place_labels(ax, labels)
-    ax.set_title(title or (f'what each run kept and got: {shift}' if kind == 'rt' else f'source vs target accuracy: {shift}'))
-    if legend: ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9, borderaxespad=0)   # beside the data
+    ax.set_title(title or (f'what each run kept and got: {shift}' if kind == 'rt'
+                           else f'source vs target accuracy: {shift}'))
+    if legend: ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9,
+                         borderaxespad=0)   # beside the data
+
+# %% ../nbs/05_report.ipynb #07ba3af6
+def plot_pareto(results: list[TransferResult], shift: str | None = None, ax=None, title=None,
+                kind: str = 'rt', protocols=None, finetune: str = 'point', legend: bool = True):
+    """One shift's runs: retention R against relative target T (`kind='rt'`), or source against
+    target accuracy (`'acc'`); error bars are the std over seeds. `protocols` picks which to draw;
+    `finetune='line'` marks plain finetuning by a line (for zoomed panels) instead of a point;
+    `legend=False` leaves the legend to another panel."""
+    import matplotlib.pyplot as plt
+    if kind not in ('rt', 'acc'): raise ValueError("kind is 'rt' (retention vs relative target) or "
+                                                   f"'acc' (accuracies), got {kind!r}")
+    if finetune not in ('point', 'line', None):
+        raise ValueError(f"finetune is 'point', 'line' or None, got {finetune!r}")
+    shift, rs, xk, yk = _pareto_rows(results, shift, kind)
+    ax = ax or plt.subplots(figsize=(6.4, 4.6))[1]
+    colors = method_colors({r.method for r in results})       # the same colours in every figure
+    runs = [r for r in rs if r['protocol'] != 'finetune'
+            and (protocols is None or r['protocol'] in protocols or r['method'] == 'none')]
+    labels = _draw_runs(ax, runs, xk, yk, colors, protocols)
+    _draw_finetune(ax, rs, xk, yk, kind, finetune, labels)
+    _draw_reference(ax, rs, runs, yk, kind, shift, finetune)
+    _finish_pareto(ax, labels, title, kind, shift, legend)
     return ax
 
-def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift', protocols=None, names: dict | None = None):
-    "Pareto panels: one per shift (`by='shift'`); a row per shift and a zoomed panel per protocol (`by='protocol'`); or a row per training `setting` (e.g. a roomy and a tight model) and a panel per shift on shared axes, one legend (`by='setting'`, rows titled by `names[setting]`). `protocols` picks the masked protocols drawn (`by='shift'`/`'setting'`; baselines are always drawn); saved to `path` (PNG) if given."
+# %% ../nbs/05_report.ipynb #f64f9d48
+def _pareto_by_setting(results, shifts, kind, protocols, names):
+    "A row per training `setting` and a panel per shift on shared axes, with one legend for all."
     import matplotlib.pyplot as plt
-    if by not in ('shift', 'protocol', 'setting'): raise ValueError(f"by is 'shift', 'protocol' or 'setting', got {by!r}")
-    shifts = list(dict.fromkeys(r.shift for r in results))
-    if by == 'setting':
-        sets = list(dict.fromkeys(r.setting for r in results))
-        fig, axs = plt.subplots(len(sets), len(shifts), figsize=(5.2 * len(shifts) + 2.6, 4.2 * len(sets)), squeeze=False,
-                                sharex=True, sharey=True)
-        for i, st in enumerate(sets):
-            for j, s in enumerate(shifts):
-                plot_pareto([r for r in results if r.setting == st], s, ax=axs[i][j], kind=kind, protocols=protocols,
-                            title=f"{(names or {}).get(st, st)} · {s}", legend=False)
-        handles = {}                                     # one legend for every row: each entry once
-        for ax in axs.flat: handles.update({l: h for h, l in zip(*ax.get_legend_handles_labels()) if l not in handles})
-        axs[0][-1].legend(handles.values(), handles.keys(), fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1), framealpha=.9,
-                          borderaxespad=0)
-        fig.tight_layout()
-        if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
-        return fig
-    protos = [p for p in dict.fromkeys(r.protocol for r in results) if p not in NO_MASK] if by == 'protocol' else [None]   # baselines: in every panel
-    fig, axs = plt.subplots(len(shifts) if by == 'protocol' else 1, len(protos) if by == 'protocol' else len(shifts),
-                            figsize=(6.2 * len(protos), 4.0 * len(shifts)) if by == 'protocol' else (10.0 * len(shifts), 5.2), squeeze=False)
+    sets = list(dict.fromkeys(r.setting for r in results))
+    fig, axs = plt.subplots(len(sets), len(shifts),
+                            figsize=(5.2 * len(shifts) + 2.6, 4.2 * len(sets)), squeeze=False,
+                            sharex=True, sharey=True)
+    for i, st in enumerate(sets):
+        for j, s in enumerate(shifts):
+            plot_pareto([r for r in results if r.setting == st], s, ax=axs[i][j], kind=kind,
+                        protocols=protocols, title=f"{(names or {}).get(st, st)} · {s}",
+                        legend=False)
+    handles = {}                                     # one legend for every row: each entry once
+    for ax in axs.flat:
+        handles.update({l: h for h, l in zip(*ax.get_legend_handles_labels()) if l not in handles})
+    axs[0][-1].legend(handles.values(), handles.keys(), fontsize=7, loc='upper left',
+                      bbox_to_anchor=(1.01, 1), framealpha=.9, borderaxespad=0)
+    return fig
+
+# %% ../nbs/05_report.ipynb #ead1d5db
+def _pareto_panels(results, shifts, kind, by, protocols):
+    "A panel per shift (`by='shift'`), or a row per shift and a zoomed panel per protocol."
+    import matplotlib.pyplot as plt
+    protos = ([p for p in dict.fromkeys(r.protocol for r in results) if p not in NO_MASK]
+              if by == 'protocol' else [None])   # baselines: in every panel
+    fig, axs = plt.subplots(len(shifts) if by == 'protocol' else 1,
+                            len(protos) if by == 'protocol' else len(shifts),
+                            figsize=(6.2 * len(protos), 4.0 * len(shifts)) if by == 'protocol'
+                            else (10.0 * len(shifts), 5.2), squeeze=False)
     for i, s in enumerate(shifts):
-        if by == 'shift': plot_pareto(results, s, ax=axs[0][i], kind=kind, protocols=protocols); continue
+        if by == 'shift':
+            plot_pareto(results, s, ax=axs[0][i], kind=kind, protocols=protocols); continue
         for j, p in enumerate(protos):
-            plot_pareto(results, s, ax=axs[i][j], kind=kind, protocols=[p], finetune='line', title=f'{p} · {s}')
+            plot_pareto(results, s, ax=axs[i][j], kind=kind, protocols=[p], finetune='line',
+                        title=f'{p} · {s}')
+    return fig
+
+# %% ../nbs/05_report.ipynb #b47e0f5a
+def plot_all_pareto(results, path=None, kind: str = 'rt', by: str = 'shift', protocols=None,
+                    names: dict | None = None):
+    """Pareto panels: one per shift (`by='shift'`); a row per shift and a zoomed panel per protocol
+    (`by='protocol'`); or a row per training `setting` (e.g. a roomy and a tight model) and a panel
+    per shift on shared axes, one legend (`by='setting'`, rows titled by `names[setting]`).
+    `protocols` picks the masked protocols drawn (`by='shift'`/`'setting'`; baselines are always
+    drawn); saved to `path` (PNG) if given."""
+    if by not in ('shift', 'protocol', 'setting'):
+        raise ValueError(f"by is 'shift', 'protocol' or 'setting', got {by!r}")
+    shifts = list(dict.fromkeys(r.shift for r in results))
+    if by == 'setting': fig = _pareto_by_setting(results, shifts, kind, protocols, names)
+    else: fig = _pareto_panels(results, shifts, kind, by, protocols)
     fig.tight_layout()
     if path is not None: atomic_write(path, lambda t: fig.savefig(t, dpi=110, format='png'))
     return fig
 
-
 # %% ../nbs/05_report.ipynb #dig1ex
 def records_digest(results) -> str:
-    "16 hex digits that change with any field of any record except `seconds` (the run's wall time); the order of the records does not matter. Fields added by format 5 count only when set, so a format-4 record keeps its digest."
+    """16 hex digits that change with any field of any record except `seconds` (the run's wall
+    time); the order of the records does not matter. Fields added by format 5 count only when set,
+    so a format-4 record keeps its digest."""
     empty = new_defaults()
-    rows = sorted(json.dumps({k: v for k, v in asdict(r).items() if k != 'seconds' and not (k in empty and v == empty[k])},
+    rows = sorted(json.dumps({k: v for k, v in asdict(r).items()
+                              if k != 'seconds' and not (k in empty and v == empty[k])},
                              sort_keys=True) for r in results)
     return hashlib.sha256('\n'.join(rows).encode()).hexdigest()[:16]
 
 # %% ../nbs/05_report.ipynb #pair1ex
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)   # t(0.975, df)
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)   # t(0.975, df)
 
 def _per_seed(results, sel: dict, metric: str) -> dict:
     out = {}
     for r in results:
         if all(getattr(r, k) == v for k, v in sel.items()):
-            if r.seed in out: raise ValueError(f"{sel} matches two runs of seed {r.seed}: name more fields (shift, protocol, "
-                                               "target_sparsity) until one run per seed is left")
+            if r.seed in out:
+                raise ValueError(f"{sel} matches two runs of seed {r.seed}: name more fields "
+                                 "(shift, protocol, target_sparsity) until one run per seed is "
+                                 "left")
             out[r.seed] = getattr(r, metric)
     return out
 
+# %% ../nbs/05_report.ipynb #411e4c26
 def paired_difference(results, a: dict, b: dict, metric: str = 'relative_target') -> dict:
-    "`metric` of the runs matching `a` minus the runs matching `b`, seed by seed: the mean difference, its 95% t interval, a verdict."
+    """`metric` of the runs matching `a` minus the runs matching `b`, seed by seed: the mean
+    difference, its 95% t interval, a verdict."""
     xa, xb = _per_seed(results, a, metric), _per_seed(results, b, metric)
     seeds = sorted(set(xa) & set(xb))
-    if len(seeds) < 2: raise ValueError(f"a paired difference needs two or more seeds run for both {a} and {b}; they share "
-                                        f"{seeds or 'none'}: run more seeds (--seeds 0 1 2)")
+    if len(seeds) < 2:
+        raise ValueError(f"a paired difference needs two or more seeds run for both {a} and {b}; "
+                         f"they share {seeds or 'none'}: run more seeds (--seeds 0 1 2)")
     d = [xa[s] - xb[s] for s in seeds]; n = len(d); mean = sum(d) / n
-    half = (_T975[n - 2] if n - 1 <= len(_T975) else 1.96) * (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 / n ** 0.5
+    half = ((_T975[n - 2] if n - 1 <= len(_T975) else 1.96)
+            * (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5 / n ** 0.5)
     lo, hi = mean - half, mean + half
     name = lambda sel: ' '.join(str(v) for v in sel.values())
     verdict = 'not established' if lo <= 0 <= hi else f"{name(a) if lo > 0 else name(b)} higher"
-    return dict(a=name(a), b=name(b), metric=metric, seeds=seeds, mean=mean, lo=lo, hi=hi, verdict=verdict)
+    return dict(a=name(a), b=name(b), metric=metric, seeds=seeds, mean=mean, lo=lo, hi=hi,
+                verdict=verdict)
 
 # %% ../nbs/05_report.ipynb #crs1ex
 def course_points(results, label=None) -> list[dict]:
@@ -224,7 +323,8 @@ def course_points(results, label=None) -> list[dict]:
     return out
 
 # %% ../nbs/05_report.ipynb #crs2ex
-def _course_file(folder, lesson: int) -> Path: return Path(folder) / 'course' / f'lesson{lesson}.json'
+def _course_file(folder, lesson: int) -> Path:
+    return Path(folder) / 'course' / f'lesson{lesson}.json'
 
 def save_course(lesson: int, points: list[dict], full: bool | None = None, folder=None) -> Path:
     """Keep lesson `lesson`'s points for the later lessons' figures, in `folder/course/` (default:
@@ -241,6 +341,7 @@ def save_course(lesson: int, points: list[dict], full: bool | None = None, folde
     doc = dict(lesson=lesson, data='full' if full else 'mini', points=points)
     return atomic_write(path, json.dumps(doc, indent=1) + '\n')
 
+# %% ../nbs/05_report.ipynb #3ef697ad
 def course_reference() -> dict:
     """The points each lesson adds in the course's reference run (the committed lessons, full
     data), by lesson number: what a lesson not run on this machine is drawn with."""
@@ -272,12 +373,14 @@ def _draw_course(ax, points, colors, faded: bool):
         ax.scatter([p['relative_target']], [p['retention']], color=colors[p['method']],
                    marker=PROTOCOL_MARKERS.get(p['protocol'], 'o'),
                    **kw | (dict(s=44, zorder=5) if base else {}))
-    ft = sorted((p['relative_target'], p['retention']) for p in points if p['protocol'] == 'finetune')
+    ft = sorted((p['relative_target'], p['retention']) for p in points
+                if p['protocol'] == 'finetune')
     if len(ft) > 1: ax.plot(*zip(*ft), color='k', ls=':', lw=1, alpha=kw['alpha'], zorder=1)
 
 # %% ../nbs/05_report.ipynb #crs6ex
 def _course_legend(points, old, colors, earlier) -> list:
-    "Legend entries: a colour per method, a marker per protocol, the goal, where the faded came from."
+    """Legend entries: a colour per method, a marker per protocol, the goal, where the faded came
+    from."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     dot = lambda label, **kw: Line2D([], [], ls='none', label=label, **kw)
@@ -287,7 +390,8 @@ def _course_legend(points, old, colors, earlier) -> list:
     hs += [dot(BASELINE_LABELS.get(p, p).split(' (')[0], marker=PROTOCOL_MARKERS.get(p, 'o'),
                color='k', mfc='none') for p in dict.fromkeys(p['protocol'] for p in ps)]
     hs.append(dot('goal: R = T = 1 (a copy per domain)', marker='*', ms=12, color='gold', mec='k'))
-    for origin, words in (('here', 'runs kept in results/course'), ('reference', 'the reference run')):
+    for origin, words in (('here', 'runs kept in results/course'),
+                          ('reference', 'the reference run')):
         ks = [str(k) for k, (o, _) in earlier.items() if o == origin]
         if ks: hs.append(dot(f"faded: lesson {', '.join(ks)} ({words})", marker='o', color='grey',
                              alpha=.3))
@@ -310,6 +414,16 @@ def _course_panel(ax, points, earlier, colors, lim):
     ax.grid(alpha=.3)
 
 # %% ../nbs/05_report.ipynb #crs8ex
+def _free_offset(py, x0, w, taken, fontsize, reach):
+    """Where a name `w` points wide at `x0` overlaps nothing `taken`: its offset, 4 points up or
+    moved down a line at a time; None when no place within `reach` lines is free."""
+    free = lambda dy: all(abs(py + dy - qy) >= fontsize + 2 or x0 + w <= qx or qx + qw <= x0
+                          for qx, qy, qw in taken)
+    dy, step = 4, fontsize + 2
+    while not free(dy) and dy > 4 - reach * step: dy -= step
+    return dy if free(dy) else None
+
+# %% ../nbs/05_report.ipynb #31cb0de1
 def _label_course(ax, points, colors, fontsize=7, reach=3):
     """Name each point beside it, on the side away from the nearer edge of `ax` (so no name runs
     off the panel), moved down until it overlaps no marker and no name placed before it: at most
@@ -325,16 +439,28 @@ def _label_course(ax, points, colors, fontsize=7, reach=3):
         px, py = at(p)
         left, w = p['relative_target'] > mid, 0.6 * fontsize * len(p['label'])
         x0 = px - 6 - w if left else px + 6
-        free = lambda dy: all(abs(py + dy - qy) >= fontsize + 2 or x0 + w <= qx or qx + qw <= x0
-                              for qx, qy, qw in taken)
-        dy, step = 4, fontsize + 2
-        while not free(dy) and dy > 4 - reach * step: dy -= step
-        if not free(dy): continue
+        dy = _free_offset(py, x0, w, taken, fontsize, reach)
+        if dy is None: continue
         taken.append((x0, py + dy, w))
-        line = dict(arrowstyle='-', lw=.5, color=colors[p['method']]) if dy < 4 - step else None
-        ax.annotate(p['label'], (p['relative_target'], p['retention']), xytext=(-6 if left else 6, dy),
-                    textcoords='offset points', ha='right' if left else 'left', va='center',
-                    fontsize=fontsize, color=colors[p['method']], arrowprops=line)
+        line = (dict(arrowstyle='-', lw=.5, color=colors[p['method']])
+                if dy < 4 - (fontsize + 2) else None)
+        ax.annotate(p['label'], (p['relative_target'], p['retention']),
+                    xytext=(-6 if left else 6, dy), textcoords='offset points',
+                    ha='right' if left else 'left', va='center', fontsize=fontsize,
+                    color=colors[p['method']], arrowprops=line)
+
+# %% ../nbs/05_report.ipynb #83112adc
+def _course_panels(whole, zoom, points, old, earlier, colors):
+    "Both panels: the whole square from 0 (the goal's corner dashed on it) and the corner, titled."
+    import matplotlib.pyplot as plt
+    top = max([1.0] + [p['retention'] for p in points + old]) + .06
+    right = max([1.0] + [p['relative_target'] for p in points + old]) + .08
+    _course_panel(whole, points, earlier, colors, dict(xlim=(0, right), ylim=(0, top)))
+    _course_panel(zoom, points, earlier, colors, COURSE_ZOOM)
+    (x0, x1), (y0, y1) = COURSE_ZOOM.values()
+    whole.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ls='--', lw=.8))
+    whole.set_title('the whole square (dashed: the corner on the right)', fontsize=9)
+    zoom.set_title("the goal's corner", fontsize=9)
 
 # %% ../nbs/05_report.ipynb #crs7ex
 def plot_course(points: list[dict], lesson: int, full: bool | None = None, folder=None):
@@ -349,48 +475,50 @@ def plot_course(points: list[dict], lesson: int, full: bool | None = None, folde
     old = [p for _, ps in earlier.values() for p in ps]
     colors = method_colors({p['method'] for p in points + old})
     fig, (whole, zoom) = plt.subplots(1, 2, figsize=(11.5, 4.6), width_ratios=(1, 1.25))
-    top = max([1.0] + [p['retention'] for p in points + old]) + .06
-    right = max([1.0] + [p['relative_target'] for p in points + old]) + .08
-    _course_panel(whole, points, earlier, colors, dict(xlim=(0, right), ylim=(0, top)))
-    _course_panel(zoom, points, earlier, colors, COURSE_ZOOM)
-    (x0, x1), (y0, y1) = COURSE_ZOOM.values()
-    whole.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ls='--', lw=.8))
-    whole.set_title('the whole square (dashed: the corner on the right)', fontsize=9)
-    zoom.set_title("the goal's corner", fontsize=9)
+    _course_panels(whole, zoom, points, old, earlier, colors)
     _label_course(zoom, [p for p in points if _in_zoom(p)], colors)
     _label_course(whole, [p for p in points if not _in_zoom(p)], colors)   # the rest: here
     zoom.legend(handles=_course_legend(points, old, colors, earlier), fontsize=7,
                 loc='upper left', bbox_to_anchor=(1.02, 1), framealpha=.9, borderaxespad=0)
-    new = f"lesson {lesson}'s points solid and named" + (', earlier lessons faded' if earlier else '')
+    new = (f"lesson {lesson}'s points solid and named"
+           + (', earlier lessons faded' if earlier else ''))
     fig.suptitle(f'the course so far: {new}' if points else
                  f'the course so far (lesson {lesson} adds no point)')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/05_report.ipynb #2c5fa059
-def plot_density(results: list[TransferResult], ax=None, title='density per layer (fraction of weights kept)'):
-    "An annotated heatmap of the density of every layer (columns) in every run that has a mask (rows), seeds averaged."
+def plot_density(results: list[TransferResult], ax=None,
+                 title='density per layer (fraction of weights kept)'):
+    """An annotated heatmap of the density of every layer (columns) in every run that has a mask
+    (rows), seeds averaged."""
     import matplotlib.pyplot as plt, seaborn as sns
     rows = {}
     for r in results:
         if not r.layer_density: continue
         sp = f'{r.target_sparsity:g}' if r.target_sparsity is not None else 'free'
         rows.setdefault(f'{r.method} · {r.protocol} · {sp}', []).append(r.layer_density)
-    if not rows: raise ValueError("none of these results has a mask (finetune and head runs have none)")
+    if not rows:
+        raise ValueError("none of these results has a mask (finetune and head runs have none)")
     layers = list(dict.fromkeys(k for ds in rows.values() for d in ds for k in d))
-    grid = [[sum(d.get(l, float('nan')) for d in ds) / len(ds) for l in layers] for ds in rows.values()]
+    grid = [[sum(d.get(l, float('nan')) for d in ds) / len(ds) for l in layers]
+            for ds in rows.values()]
     ax = ax or plt.subplots(figsize=(1.6 + 1.1 * len(layers), 0.9 + 0.32 * len(rows)))[1]
-    sns.heatmap(grid, ax=ax, annot=True, fmt='.2f', vmin=0, vmax=1, cmap='viridis', xticklabels=layers, yticklabels=list(rows),
-                annot_kws={'fontsize': 7}, cbar_kws={'label': 'density'})
-    ax.set_title(title); ax.tick_params(axis='y', labelsize=7); ax.tick_params(axis='x', labelsize=8, rotation=0)
+    sns.heatmap(grid, ax=ax, annot=True, fmt='.2f', vmin=0, vmax=1, cmap='viridis',
+                xticklabels=layers, yticklabels=list(rows), annot_kws={'fontsize': 7},
+                cbar_kws={'label': 'density'})
+    ax.set_title(title); ax.tick_params(axis='y', labelsize=7)
+    ax.tick_params(axis='x', labelsize=8, rotation=0)
     return ax
 
+# %% ../nbs/05_report.ipynb #95b4679a
 def plot_curves(histories: dict, name: str = 'target', ax=None, title=None):
     "Accuracy on evaluation set `name` along training, one line per `History` in `histories`."
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(5.5, 3.4))[1]
     for label, h in histories.items():
         ax.plot([e['step'] for e in h.evals], [e[name] for e in h.evals], marker='.', label=label)
-    ax.set_xlabel('training step'); ax.set_ylabel(f'{name} accuracy'); ax.set_ylim(0, 1); ax.grid(alpha=.3)
+    ax.set_xlabel('training step'); ax.set_ylabel(f'{name} accuracy'); ax.set_ylim(0, 1)
+    ax.grid(alpha=.3)
     ax.set_title(title or f'{name} accuracy during training'); ax.legend(fontsize=8)
     return ax
