@@ -116,9 +116,11 @@ MISSING = set()   # API links whose entry does not exist
 
 def api_target(target, page):
     """nbdev links every name in _modidx.py, also one without a show_doc entry (`Klass.method`): such a link
-    goes to the nearest entry that exists (`Klass`, else the page) and is reported."""
+    goes to the nearest entry that exists (`Klass`, else the page) and is reported; a private helper (`_name`),
+    which never has an entry of its own, goes to its page unreported."""
     path, _, frag = target.partition('#')
     if not frag or path not in ANCHORS or frag in ANCHORS[path]: return target
+    if frag.startswith('_'): return path
     MISSING.add(f'{page}: {target}')
     while '.' in frag:
         frag = frag.rsplit('.', 1)[0]
