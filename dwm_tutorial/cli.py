@@ -450,10 +450,9 @@ def _run_sequence(a, state: dict):
         sys.exit(130)
 
 # %% ../nbs/07_cli.ipynb #913e30a4
-def _grid_plan(a, src_train, src_test, fit_train, out, setting, state) -> tuple:
-    """What the grid will run: `(targets, executor, runs, its progress bar)`. Its steps (runs whose
-    records are in `out` take none) go to `state['steps']`, said by the run's first line, and the
-    bar to `state['bar']`."""
+def _grid_plan(a, src_train, src_test, fit_train, out, setting) -> tuple:
+    """What the grid will run: `(targets, executor, runs, its progress bar)`; its steps (runs whose
+    records are in `out` take none) are said by the run's first line."""
     targets = {}
     # the data are the same for every seed: seed 0 for the shift's noise and the target subset
     for s in a.shifts:
@@ -465,10 +464,10 @@ def _grid_plan(a, src_train, src_test, fit_train, out, setting, state) -> tuple:
         r.key() for r in read_results(out / 'results.csv')[0]}
     n_fit = {s: len(t[0]) - round(len(t[0]) * a.val_fraction)
              for s, t in targets.items()}     # what run_grid trains on
-    state['steps'] = steps = grid_steps(a, len(fit_train), n_fit, plan, done, setting)
+    steps = grid_steps(a, len(fit_train), n_fit, plan, done, setting)
     print(plan_line(a, steps), flush=True)
-    bar = state['bar'] = RunBar(steps['total'], 'full grid' if a.full else 'quick run',
-                                progress=not a.no_progress and executor == 'serial')
+    bar = RunBar(steps['total'], 'full grid' if a.full else 'quick run',
+                 progress=not a.no_progress and executor == 'serial')
     return targets, executor, plan, bar
 
 # %% ../nbs/07_cli.ipynb #e4d9df48
@@ -486,8 +485,7 @@ def _run_grid(a, state, src_train, src_test, fit_train, setting, out) -> tuple:
             cached.append(f'seed {seed}: {shown(cache)}')
         accs[seed] = meta.get('source_acc', float('nan'))
         return model
-    targets, executor, plan, bar = _grid_plan(a, src_train, src_test, fit_train, out, setting,
-                                              state)
+    targets, executor, plan, bar = _grid_plan(a, src_train, src_test, fit_train, out, setting)
     def saved(res): state['saved'] += len(res)
     with bar.routed():
         results = run_grid(source_model, src_train, src_test, targets, plan, out / 'results.csv',

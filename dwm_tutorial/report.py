@@ -306,16 +306,16 @@ def paired_difference(results, a: dict, b: dict, metric: str = 'relative_target'
                 verdict=verdict)
 
 # %% ../nbs/05_report.ipynb #crs1ex
-def course_points(results, label=None) -> list[dict]:
+def course_points(results) -> list[dict]:
     """The course figure's points of `TransferResult`s or `summarize` rows: where each run sits
-    between keeping the source (R) and learning the target (T). `label(row)` names a point
-    (default: method · protocol · sparsity); a run without R or T is left out."""
+    between keeping the source (R) and learning the target (T), named by a row's own `label` or
+    method · protocol · sparsity; a run without R or T is left out."""
     out = []
     for r in results:
         r = asdict(r) if is_dataclass(r) else dict(r)
         if r.get('retention') is None or r.get('relative_target') is None: continue
         parts = (r['method'], r['protocol'], r.get('target_sparsity'))
-        name = label(r) if label else r.get('label') or ' · '.join(
+        name = r.get('label') or ' · '.join(
             str(v) for v in parts if v not in (None, 'none'))
         out.append(dict(label=name, method=r['method'], protocol=r['protocol'],
                         retention=float(_mean(r['retention'])),
@@ -323,8 +323,10 @@ def course_points(results, label=None) -> list[dict]:
     return out
 
 # %% ../nbs/05_report.ipynb #crs2ex
-def _course_file(folder, lesson: int) -> Path:
-    return Path(folder) / 'course' / f'lesson{lesson}.json'
+def _course_file(folder, lesson: int, full: bool) -> Path:
+    "Lesson `lesson`'s points on one data: a file per data, so a test run never replaces full ones."
+    folder = cache_dir().parent if folder is None else folder
+    return Path(folder) / 'course' / f"lesson{lesson}_{'full' if full else 'mini'}.json"
 
 def save_course(lesson: int, points: list[dict], full: bool | None = None, folder=None) -> Path:
     """Keep lesson `lesson`'s points for the later lessons' figures, in `folder/course/` (default:
@@ -337,7 +339,7 @@ def save_course(lesson: int, points: list[dict], full: bool | None = None, folde
                                      'relative_target'} <= set(p)]
     if bad: raise ValueError(f'points come from course_points(results); got {bad[0]!r}')
     full = not in_test() if full is None else full
-    path = _course_file(cache_dir().parent if folder is None else folder, lesson)
+    path = _course_file(folder, lesson, full)
     doc = dict(lesson=lesson, data='full' if full else 'mini', points=points)
     return atomic_write(path, json.dumps(doc, indent=1) + '\n')
 
@@ -351,16 +353,16 @@ def course_reference() -> dict:
     return {int(k): v for k, v in json.loads(f.read_text())['lessons'].items()}
 
 # %% ../nbs/05_report.ipynb #crs3ex
-def earlier_points(lesson: int, full: bool = True, folder=None) -> dict:
+def earlier_points(lesson: int, full: bool | None = None, folder=None) -> dict:
     """The points of the lessons before `lesson`, as {lesson: (origin, points)}: a lesson's own run
     on this machine where `folder/course/` keeps one on the same data (`origin` 'here'), else
-    the reference run's ('reference')."""
-    folder = cache_dir().parent if folder is None else folder
+    the reference run's ('reference'). `full`: which data (default: the mini subset under
+    `nbdev-test`, else full)."""
+    full = not in_test() if full is None else full
     out, ref = {}, course_reference()
     for k in range(1, lesson):
-        f = _course_file(folder, k)
-        doc = json.loads(f.read_text()) if f.is_file() else None
-        if doc and doc.get('data') == ('full' if full else 'mini'): out[k] = ('here', doc['points'])
+        f = _course_file(folder, k, full)
+        if f.is_file(): out[k] = ('here', json.loads(f.read_text())['points'])
         elif k in ref: out[k] = ('reference', ref[k])
     return out
 
@@ -471,7 +473,7 @@ def plot_course(points: list[dict], lesson: int, full: bool | None = None, folde
     method; marker: protocol; the same axes in every lesson. `full`: which data the earlier
     lessons' kept runs must come from (default: the mini subset under `nbdev-test`, else full)."""
     import matplotlib.pyplot as plt
-    earlier = earlier_points(lesson, not in_test() if full is None else full, folder)
+    earlier = earlier_points(lesson, full, folder)
     old = [p for _, ps in earlier.values() for p in ps]
     colors = method_colors({p['method'] for p in points + old})
     fig, (whole, zoom) = plt.subplots(1, 2, figsize=(11.5, 4.6), width_ratios=(1, 1.25))

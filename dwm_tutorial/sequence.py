@@ -562,8 +562,7 @@ def _isolate(src, domains, method, shares, keep_last, stage, kw):
             for j in range(K)]
 
 # %% ../nbs/04a_sequence.ipynb #feff0f14
-def _adapt_mask(src, base: dict, d: Domain, method: str, sparsity: float, stage: dict,
-                kw: dict) -> tuple:
+def _adapt_mask(src, base: dict, d: Domain, method: str, sparsity: float, kw: dict) -> tuple:
     "Domain `d`'s adapt-chain network: its mask over the frozen source weights; `(net, steps)`."
     dev = kw['device']
     net = _fresh(src, base, dev)
@@ -575,21 +574,20 @@ def _adapt_mask(src, base: dict, d: Domain, method: str, sparsity: float, stage:
                                      other_lr=kw['lr']).steps}
     else:   # the control: a magnitude mask of the source weights, only the head and biases trained
         add_masks(net, 'magnitude', sparsity=sparsity)
-        fit(net, d.train, freeze_norm=True, desc=f'{d.name}: head and biases',
-            **{**stage, 'epochs': kw['epochs']})
+        fit(net, d.train, freeze_norm=True, desc=f'{d.name}: head and biases', **kw)
         steps = {'head': run_steps(len(d.train), kw['epochs'], 128, kw['max_steps'],
                                    kw['min_steps'])}
     return net, steps
 
 # %% ../nbs/04a_sequence.ipynb #0117295d
-def _adapt(src, domains, method, sparsity, stage, kw):
+def _adapt(src, domains, method, sparsity, kw):
     layers = maskable_layers(src); dev = kw['device']
     base = _plain(src); weights = {f'{l}.weight': base[f'{l}.weight'] for l in layers}
     masks, own = [None], [_own(base, layers)]
     views = lambda: [_masked_view(src, weights, own[j], masks[j], dev) for j in range(len(own))]
     yield views, {}, None, None
     for d in domains[1:]:
-        net, steps = _adapt_mask(src, base, d, method, sparsity, stage, kw)
+        net, steps = _adapt_mask(src, base, d, method, sparsity, kw)
         masks.append(get_masks(net)); own.append(_own(_plain(net), layers))
         kept = (sum(int(m.sum()) for m in masks[-1].values())
                 / sum(m.numel() for m in masks[-1].values()))
@@ -686,7 +684,7 @@ def _chain_result(chain, method, names, shares, sparsity, min_steps, seed, setti
 def _chain_gen(chain, src, domains, method, shares, keep_last, sparsity, stage, kw):
     "The generator that runs `chain`: `_isolate`, `_adapt` or `_baseline`."
     if chain == 'isolate': return _isolate(src, domains, method, shares, keep_last, stage, kw)
-    if chain == 'adapt': return _adapt(src, domains, method, sparsity, stage, kw)
+    if chain == 'adapt': return _adapt(src, domains, method, sparsity, kw)
     return _baseline(src, domains, chain, stage)
 
 # %% ../nbs/04a_sequence.ipynb #b4209025

@@ -795,7 +795,6 @@ def _guard(c, n_other: int, reached, dens: dict) -> tuple:
     c.note = (f"guard: the {c.method} mask at sparsity {c.sparsity:g} scored {a_val:.3f} on the "
               f"target's validation set, below the head-only control's {h_val:.3f}; the head-only "
               "network (no mask) is kept")
-    warnings.warn(c.note, stacklevel=5)      # said at the caller of transfer_runs
     c.net = copy.deepcopy(head)
     return n_head, 0.0, {n: 1.0 for n in dens}
 
@@ -844,9 +843,8 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
                   reference: float | None = None, min_steps: int = MIN_STEPS, source_val=None,
                   target_val=None, strength: float | None = None, guard: bool = True, head_net=None,
                   option: str = '', mask_lr: float | None = None, **mask_kw):
-    """Results of `protocols` (`protect` and `isolate` share one stage 2); returns `(results,
-    target model)`. Everything is checked first (`check_transfer`). With validation sets, records
-    carry their accuracies and `adapt`'s guard runs (see below)."""
+    """`(results, target model)` of `protocols` (`protect` and `isolate` share one stage 2), all
+    checked first (`check_transfer`); validation sets add their accuracies and `adapt`'s guard."""
     c = SimpleNamespace(**locals())     # the run's context: its arguments, then what stages add
     chk = check_transfer(protocols, method, sparsity, epochs, mask_epochs, lr, opt, momentum,
                          weight_decay, seed, device, max_steps, min_steps, src_mask, strength,
@@ -856,8 +854,9 @@ def transfer_runs(source_model, source_train, source_test, target_train, target_
                target_test=target_test, **{k: v for k, v in vals.items() if v is not None})
     check_run(chk['protocols'][0], method, sparsity, (source_train, source_test),
               (target_train, target_test), source_model)
-    _start(c, chk)
-    return _stage2(c), c.net           # c.net is read after stage 2: the target's network
+    _start(c, chk); res = _stage2(c)
+    if c.note: warnings.warn(c.note, stacklevel=2)   # the guard's note, at the caller
+    return res, c.net                  # c.net is read after stage 2: the target's network
 
 # %% ../nbs/04_transfer.ipynb #8ce90b68
 def transfer(source_model, source_train, source_test, target_train, target_test,

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .data import make_loader, take
-from .masks import (LEARNED, METHODS, _global_top, _keep_top, add_masks, layer_density,
+from .masks import (LEARNED, _global_top, _keep_top, add_masks, layer_density,
                                 learn_masks, masked_layers, maskable_layers, plot_layer_density)
 from .train import evaluate
 
@@ -47,6 +47,8 @@ def _stack(ds, device=None):
     return xb.to(device), torch.as_tensor(yb).to(device)
 
 # %% ../nbs/06_widgets.ipynb #f114439e
+_SHOWN = ('ste', 'gumbel', 'topk', 'magnitude', 'random')   # the playground's methods, in its order
+
 def _setup(pg):
     "`Playground.__post_init__`: the evaluation tensors, the network to mask, the fixed scores."
     pg.model = copy.deepcopy(pg.model).eval()
@@ -125,7 +127,7 @@ class Playground:
     cache_size: int = 256         # updates remembered (method, setting) -> result
     def __post_init__(self): _setup(self)
     @property
-    def methods(self): return [m for m in METHODS if m in self.scores]   # in METHODS' order
+    def methods(self): return [m for m in _SHOWN if m in self.scores]
     def masks(self, method, sparsity=None, threshold=None) -> dict:
         return _masks(self, method, sparsity, threshold)
     def update(self, method: str, sparsity: float | None = None,

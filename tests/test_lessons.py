@@ -74,15 +74,20 @@ def test_protocols_lesson_needs_no_later_lesson():
     assert 'def magnitude_mask' in code and "'magnitude_retrain'" in code and 'def freeze_kept' in code
 
 
+def check_fits_a_screen(name, cs, max_cell, max_line=100):
+    "Every code cell of notebook `name` (its cells `cs`) has at most `max_cell` lines of at most `max_line` characters."
+    for c in cs:
+        if c['cell_type'] != 'code': continue
+        lines = ''.join(c['source']).splitlines()
+        assert len(lines) <= max_cell, f"{name}: cell {c.get('id')} has {len(lines)} lines: split it"
+        long = [l for l in lines if len(l) > max_line]
+        assert not long, f"{name}: cell {c.get('id')} has lines over {max_line} characters: {long[0][:60]}..."
+
+
 @pytest.mark.parametrize('name', LESSONS)
 def test_lesson_code_fits_a_screen(name):
     "Code lines of at most 100 characters and code cells of at most 20 lines, so a lesson reads without scrolling sideways."
-    for c in cells(name):
-        if c['cell_type'] != 'code': continue
-        lines = ''.join(c['source']).splitlines()
-        assert len(lines) <= 20, f"{name}: cell {c.get('id')} has {len(lines)} lines"
-        long = [l for l in lines if len(l) > 100]
-        assert not long, f"{name}: cell {c.get('id')} has lines over 100 characters: {long[0][:60]}..."
+    check_fits_a_screen(name, cells(name), 20)
 
 
 HARNESS = re.compile(r'\bquick\b|\bin_test\(|\bfull=|\.full\b(?!\s*\()')   # `.full`, but not `torch.full(`

@@ -4,13 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from test_lessons import check_fits_a_screen
+
 NBS = Path(__file__).resolve().parent.parent / 'nbs'
 LIBRARY = sorted(p.name for p in NBS.glob('*.ipynb'))      # the library notebooks, index and contributing (lessons: test_lessons.py)
-MAX_LINE, MAX_CELL = 100, 25
-
-
-def code_cells(name):
-    return [c for c in json.loads((NBS / name).read_text())['cells'] if c['cell_type'] == 'code']
 
 
 def test_every_library_notebook_is_checked():
@@ -20,9 +17,4 @@ def test_every_library_notebook_is_checked():
 @pytest.mark.parametrize('name', LIBRARY)
 def test_library_code_fits_a_screen(name):
     "Code lines of at most 100 characters; code cells of at most 25 lines (about 20: one function or class, or a few constants, per cell)."
-    for c in code_cells(name):
-        lines = ''.join(c['source']).splitlines()
-        assert len(lines) <= MAX_CELL, f"{name}: cell {c.get('id')} has {len(lines)} lines: split it (one definition per cell, then its example)"
-        long = [l for l in lines if len(l) > MAX_LINE]
-        assert not long, f"{name}: cell {c.get('id')} has lines over {MAX_LINE} characters: {long[0][:60]}..."
-
+    check_fits_a_screen(name, json.loads((NBS / name).read_text())['cells'], 25)

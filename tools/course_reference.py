@@ -1,12 +1,12 @@
 """Write the course's reference run, `dwm_tutorial/course_reference.json`: the points each lesson adds to the running
-trade-off figure (`report.plot_course`), read from `results/course/lesson<n>.json`, which the lessons write when they run
-on the full data. Run it after re-running the lessons that call `save_course` (in order: each lesson draws the earlier
+trade-off figure (`report.plot_course`), read from `results/course/lesson<n>_full.json`, which the lessons write when they
+run on the full data. Run it after re-running the lessons that call `save_course` (in order: each lesson draws the earlier
 ones' points); `tests/test_lessons.py` checks that every committed lesson prints the numbers the reference holds."""
 import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC, OUT = ROOT / 'results' / 'course', ROOT / 'dwm_tutorial' / 'course_reference.json'
+OUT = ROOT / 'dwm_tutorial' / 'course_reference.json'
 
 
 def saving_lessons() -> dict:
@@ -20,13 +20,12 @@ def saving_lessons() -> dict:
 
 def main() -> int:
     from dwm_tutorial.data import atomic_write
+    from dwm_tutorial.report import _course_file
     lessons, found, problems = saving_lessons(), {}, []
     for n, name in sorted(lessons.items()):
-        f = SRC / f'lesson{n}.json'
-        doc = json.loads(f.read_text()) if f.is_file() else None
-        if doc is None: problems.append(f'lesson {n} ({name}): no {f.relative_to(ROOT)}; run the lesson on the full data')
-        elif doc['data'] != 'full': problems.append(f'lesson {n} ({name}): {f.relative_to(ROOT)} is from the {doc["data"]} data')
-        else: found[str(n)] = doc['points']
+        f = _course_file(ROOT / 'results', n, full=True)
+        if not f.is_file(): problems.append(f'lesson {n} ({name}): no {f.relative_to(ROOT)}; run the lesson on the full data')
+        else: found[str(n)] = json.loads(f.read_text())['points']
     if problems:
         print('\n'.join(problems), file=sys.stderr)
         return 1
